@@ -17,9 +17,11 @@ graph(%0 x1: f64[], %1 x2: f64[]) {
 }
 """
 
+from graphc import autodiff, symbolic, testing
 from graphc import operators as _operators  # noqa: F401  (installs Value's operators)
 from graphc._version import __version__
 from graphc.core import Primitive, Property, Value, constant, placeholder, scalars
+from graphc.differentiate import grad, hessian, jacobian, jvp, numeric_grad, vjp
 from graphc.errors import (
     DTypeError,
     GraphcError,
@@ -29,13 +31,16 @@ from graphc.errors import (
     ShapeError,
 )
 from graphc.graph import Graph
+from graphc.modes import compare_modes
 from graphc.nn import *  # noqa: F401,F403
 from graphc.primitives.cast import *  # noqa: F401,F403
 from graphc.primitives.compare import *  # noqa: F401,F403
 from graphc.primitives.conv import *  # noqa: F401,F403
 from graphc.primitives.elementwise import *  # noqa: F401,F403
 from graphc.primitives.linalg import *  # noqa: F401,F403
+from graphc.primitives.random import *  # noqa: F401,F403
 from graphc.primitives.reduce import *  # noqa: F401,F403
 from graphc.primitives.shape import *  # noqa: F401,F403
 from graphc.primitives.window import *  # noqa: F401,F403
+from graphc.symbolic import from_sympy, to_sympy
 from graphc.types import TensorType

@@ -11,7 +11,8 @@ batch dimension (`None`), which takes one size shared by all inputs of the call.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,16 +27,20 @@ def describe_input(index: int, name: str | None) -> str:
 def coerce_argument(arg: Any, expected: TensorType, label: str) -> np.ndarray:
     """Convert one argument to a C-contiguous array of the expected dtype, or raise."""
     if hasattr(arg, "primitive") and hasattr(arg, "type"):
-        raise InputError(f"{label}: expected an array, got a symbolic Value; graphs are called "
-                         f"with numbers")
+        raise InputError(
+            f"{label}: expected an array, got a symbolic Value; graphs are called with numbers"
+        )
     try:
         array = np.asarray(arg)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"{label}: expected an array of {expected}, got {type(arg).__name__} "
-                         f"({exc})") from exc
+        raise InputError(
+            f"{label}: expected an array of {expected}, got {type(arg).__name__} ({exc})"
+        ) from exc
     if array.dtype == object or array.dtype.kind not in "biuf":
-        raise InputError(f"{label}: expected numbers of dtype {expected.dtype.name}, got an array "
-                         f"of dtype {array.dtype}")
+        raise InputError(
+            f"{label}: expected numbers of dtype {expected.dtype.name}, got an array "
+            f"of dtype {array.dtype}"
+        )
     if array.dtype != expected.dtype:
         if not np.can_cast(array.dtype, expected.dtype, casting="same_kind"):
             raise InputError(
@@ -46,9 +51,13 @@ def coerce_argument(arg: Any, expected: TensorType, label: str) -> np.ndarray:
     return array if array.flags.c_contiguous else array.copy(order="C")
 
 
-def check_arguments(types: Sequence[TensorType], names: Sequence[str | None],
-                    args: Sequence[Any], *, what: str = "graph") -> tuple[list[np.ndarray],
-                                                                            int | None]:
+def check_arguments(
+    types: Sequence[TensorType],
+    names: Sequence[str | None],
+    args: Sequence[Any],
+    *,
+    what: str = "graph",
+) -> tuple[list[np.ndarray], int | None]:
     """Validate `args` against input `types`; return the converted arrays and the batch size.
 
     >>> t = TensorType((None, 2), "float32")
@@ -66,8 +75,10 @@ def check_arguments(types: Sequence[TensorType], names: Sequence[str | None],
         label = describe_input(index, name)
         array = coerce_argument(arg, expected, label)
         if array.ndim != expected.ndim:
-            raise InputError(f"{label}: expected shape [{format_shape(expected.shape)}] "
-                             f"({expected.ndim}-d), got {array.shape} ({array.ndim}-d)")
+            raise InputError(
+                f"{label}: expected shape [{format_shape(expected.shape)}] "
+                f"({expected.ndim}-d), got {array.shape} ({array.ndim}-d)"
+            )
         for axis, (want, got) in enumerate(zip(expected.shape, array.shape)):
             if want is None:
                 if batch is None:
@@ -75,9 +86,12 @@ def check_arguments(types: Sequence[TensorType], names: Sequence[str | None],
                 elif got != batch:
                     raise InputError(
                         f"{label}: batch dimension (axis {axis}) is {got}, but {batch_source} "
-                        f"gave batch size {batch}; all batch dimensions of a call must agree")
+                        f"gave batch size {batch}; all batch dimensions of a call must agree"
+                    )
             elif want != got:
-                raise InputError(f"{label}: expected shape [{format_shape(expected.shape)}], got "
-                                 f"{array.shape} (axis {axis} should be {want})")
+                raise InputError(
+                    f"{label}: expected shape [{format_shape(expected.shape)}], got "
+                    f"{array.shape} (axis {axis} should be {want})"
+                )
         arrays.append(array)
     return arrays, batch

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import enum
 import itertools
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +107,7 @@ class Value:
     ((None,), dtype('float32'))
     """
 
-    __slots__ = ("primitive", "inputs", "attrs", "type", "name", "__weakref__")
+    __slots__ = ("primitive", "inputs", "attrs", "type", "name", "origin", "__weakref__")
     __array_ufunc__ = None  # numpy defers `ndarray <op> Value` to the Value's reflected operator
 
     def __init__(
@@ -123,6 +124,9 @@ class Value:
         self.attrs = dict(attrs)
         self.type = type
         self.name = name
+        #: Provenance for users: set by a frontend on the outputs of a layer call (the layer and
+        #: the call), so errors and summaries can name it. Not part of the value's meaning.
+        self.origin: Any = None
 
     @property
     def shape(self) -> tuple[Dim, ...]:
@@ -217,8 +221,9 @@ def _constant_impl(*, value: ConstantArray) -> np.ndarray:
     return value.array
 
 
-def placeholder(shape: Sequence[Dim] = (), dtype: DTypeLike = "float32", name: str | None = None
-                ) -> Value:
+def placeholder(
+    shape: Sequence[Dim] = (), dtype: DTypeLike = "float32", name: str | None = None
+) -> Value:
     """A graph input of the given shape; `None` in the shape is the batch dimension.
 
     >>> placeholder((None, 784), name="images")
@@ -286,8 +291,20 @@ def constant_value(value: Value) -> np.ndarray:
     return value.attrs["value"].array
 
 
+def unwrap_symbolic(x: Any) -> Any:
+    """The Value behind objects that stand for one (`__graphc_value__`), else `x` itself.
+
+    This is how frontend objects such as model weights take part in graphc ops: a weight
+    returns its symbolic placeholder, so `graphc.matmul(x, layer.kernel)` builds a graph on the
+    weight rather than freezing its current numbers into a constant.
+    """
+    hook = getattr(type(x), "__graphc_value__", None)
+    return hook(x) if hook is not None else x
+
+
 def as_value(x: Any, dtype: DTypeLike | None = None) -> Value:
-    """`x` itself if it is a Value, else a constant made from it."""
+    """`x` itself if it is a Value (or stands for one), else a constant made from it."""
+    x = unwrap_symbolic(x)
     if isinstance(x, Value):
         return x
     return constant(x, dtype)

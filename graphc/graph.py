@@ -10,8 +10,9 @@ Calling a graph runs the numpy interpreter, the reference oracle for every other
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -37,8 +38,9 @@ class Graph:
     11.6521
     """
 
-    def __init__(self, inputs: Sequence[Value], outputs: Value | Sequence[Value],
-                 *, name: str | None = None):
+    def __init__(
+        self, inputs: Sequence[Value], outputs: Value | Sequence[Value], *, name: str | None = None
+    ):
         single = isinstance(outputs, Value)
         output_values = [outputs] if single else list(outputs)
         if isinstance(inputs, Value):
@@ -49,15 +51,28 @@ class Graph:
         self._init(graph, input_ids, output_ids, single, name)
 
     @classmethod
-    def from_nx(cls, graph: nx.MultiDiGraph, inputs: Sequence[int], outputs: Sequence[int],
-                *, single_output: bool, name: str | None = None) -> Graph:
+    def from_nx(
+        cls,
+        graph: nx.MultiDiGraph,
+        inputs: Sequence[int],
+        outputs: Sequence[int],
+        *,
+        single_output: bool,
+        name: str | None = None,
+    ) -> Graph:
         """Wrap an already-built MultiDiGraph (for passes and loaders); it is not copied."""
         self = cls.__new__(cls)
         self._init(graph, tuple(inputs), tuple(outputs), single_output, name)
         return self
 
-    def _init(self, graph: nx.MultiDiGraph, inputs: Sequence[int], outputs: Sequence[int],
-              single_output: bool, name: str | None) -> None:
+    def _init(
+        self,
+        graph: nx.MultiDiGraph,
+        inputs: Sequence[int],
+        outputs: Sequence[int],
+        single_output: bool,
+        name: str | None,
+    ) -> None:
         self.nx = graph
         self.inputs = tuple(inputs)
         self.outputs = tuple(outputs)
@@ -145,8 +160,9 @@ class Graph:
                     env[node] = self._evaluate_node(node, env, batch)
         return [env[n] for n in self.outputs]
 
-    def _evaluate_node(self, node: int, env: Mapping[int, np.ndarray], batch: int | None
-                       ) -> np.ndarray:
+    def _evaluate_node(
+        self, node: int, env: Mapping[int, np.ndarray], batch: int | None
+    ) -> np.ndarray:
         data = self.nx.nodes[node]
         prim: Primitive = data["primitive"]
         if prim is input_p:
@@ -160,7 +176,8 @@ class Graph:
         if result.shape != want_shape or result.dtype != expected.dtype:
             raise GraphcError(
                 f"internal error: {prim.name} (node %{node}) computed {result.dtype}{result.shape}"
-                f" but its type is {expected} ({want_shape}); please report this")
+                f" but its type is {expected} ({want_shape}); please report this"
+            )
         return result
 
     # --- conversion --------------------------------------------------------------------------
@@ -171,8 +188,10 @@ class Graph:
         Transformations use this to replay a graph while building a new one.
         """
         if inputs is None:
-            inputs = [Value(input_p, (), self.attrs(n), self.type(n), name=self.node_name(n))
-                      for n in self.inputs]
+            inputs = [
+                Value(input_p, (), self.attrs(n), self.type(n), name=self.node_name(n))
+                for n in self.inputs
+            ]
         if len(inputs) != len(self.inputs):
             raise GraphError(f"to_values: expected {len(self.inputs)} inputs, got {len(inputs)}")
         env: dict[int, Value] = dict(zip(self.inputs, inputs))
@@ -222,10 +241,15 @@ def _check_inputs(inputs: Sequence[Value]) -> None:
     seen: set[int] = set()
     for index, value in enumerate(inputs):
         if not isinstance(value, Value) or value.primitive is not input_p:
-            what = value.primitive.name + " value" if isinstance(value, Value) else type(
-                value).__name__
-            raise GraphError(f"Graph: inputs[{index}] is a {what}, not an input; make inputs "
-                             f"with graphc.placeholder or graphc.scalars")
+            what = (
+                value.primitive.name + " value"
+                if isinstance(value, Value)
+                else type(value).__name__
+            )
+            raise GraphError(
+                f"Graph: inputs[{index}] is a {what}, not an input; make inputs "
+                f"with graphc.placeholder or graphc.scalars"
+            )
         if id(value) in seen:
             raise GraphError(f"Graph: {describe_input(index, value.name)} is listed twice")
         seen.add(id(value))
@@ -236,12 +260,15 @@ def _check_outputs(outputs: Sequence[Value]) -> None:
         raise GraphError("Graph: expected at least one output")
     for index, value in enumerate(outputs):
         if not isinstance(value, Value):
-            raise GraphError(f"Graph: outputs[{index}] is a {type(value).__name__}, not a Value; "
-                             f"wrap constants with graphc.constant")
+            raise GraphError(
+                f"Graph: outputs[{index}] is a {type(value).__name__}, not a Value; "
+                f"wrap constants with graphc.constant"
+            )
 
 
-def _materialize(inputs: list[Value], outputs: list[Value]
-                 ) -> tuple[nx.MultiDiGraph, tuple[int, ...], tuple[int, ...]]:
+def _materialize(
+    inputs: list[Value], outputs: list[Value]
+) -> tuple[nx.MultiDiGraph, tuple[int, ...], tuple[int, ...]]:
     """Number the reachable DAG (inputs first, then operands before users) into a MultiDiGraph."""
     ids: dict[int, int] = {id(v): i for i, v in enumerate(inputs)}
     ordered: list[Value] = list(inputs)
@@ -258,17 +285,20 @@ def _materialize(inputs: list[Value], outputs: list[Value]
             if value.primitive is input_p:
                 raise GraphError(
                     f"Graph: an output depends on the input {value.name or '(unnamed)'!r} "
-                    f"({value.type}), which is not among the graph's inputs")
+                    f"({value.type}), which is not among the graph's inputs"
+                )
             stack.append((value, True))
             stack.extend((operand, False) for operand in reversed(value.inputs))
     graph = nx.MultiDiGraph()
     for index, value in enumerate(ordered):
-        graph.add_node(index, primitive=value.primitive, attrs=value.attrs, type=value.type,
-                       name=value.name)
+        graph.add_node(
+            index, primitive=value.primitive, attrs=value.attrs, type=value.type, name=value.name
+        )
         for key, operand in enumerate(value.inputs):
             graph.add_edge(ids[id(operand)], index, key=key)
     if any(v.type.is_batched for v in ordered) and not any(v.type.is_batched for v in inputs):
-        raise GraphError("Graph: some value has a batch dimension (None) but no input has one, "
-                         "so its size could never be known")
+        raise GraphError(
+            "Graph: some value has a batch dimension (None) but no input has one, "
+            "so its size could never be known"
+        )
     return graph, tuple(range(len(inputs))), tuple(ids[id(v)] for v in outputs)
-

@@ -9,9 +9,9 @@ size greater than 1 against `None` is an error, because it would only be valid f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import Sequence
 
 import numpy as np
 
@@ -113,12 +113,17 @@ def broadcast_shapes(*shapes: Shape, op: str = "broadcast") -> Shape:
         dims = {p[axis] for p in padded} - {1}
         if len(dims) > 1:
             listed = " and ".join(f"[{format_shape(s)}]" for s in shapes)
-            sizes = " vs ".join("None" if d is None else str(d) for d in sorted(
-                dims, key=lambda d: -1 if d is None else d))
+            sizes = " vs ".join(
+                "None" if d is None else str(d)
+                for d in sorted(dims, key=lambda d: -1 if d is None else d)
+            )
             raise ShapeError(
                 f"{op}: cannot broadcast shapes {listed}: axis {axis - ndim} is {sizes}"
-                + (" (None is the batch dimension, which only broadcasts with None and 1)"
-                   if None in dims else "")
+                + (
+                    " (None is the batch dimension, which only broadcasts with None and 1)"
+                    if None in dims
+                    else ""
+                )
             )
         result.append(dims.pop() if dims else 1)
     return tuple(result)

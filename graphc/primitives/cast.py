@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 
 from graphc import dtypes
-from graphc.core import Primitive, Property, Value, constant
+from graphc.autodiff import Zero, defrules, is_differentiable_type
+from graphc.core import Primitive, Property, Value, constant, unwrap_symbolic
 from graphc.dtypes import DTypeLike
 from graphc.errors import DTypeError
+from graphc.symbolic import defsympy
 from graphc.types import TensorType
 
 __all__ = ["cast"]
@@ -34,6 +36,32 @@ def _cast_impl(x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
     return x.astype(dtype)
 
 
+def _cast_jvp(primals: tuple[Value], tangents: tuple, out: Value, *, dtype: np.dtype) -> Any:
+    # Only float -> float casts carry a derivative (the identity, rounded to the new dtype).
+    (t,) = tangents
+    if isinstance(t, Zero) or not is_differentiable_type(out.type):
+        return Zero(out.type)
+    return cast_p.bind(t, dtype=dtype)
+
+
+def _cast_vjp(ct: Value, primals: tuple[Value], out: Value, *, dtype: np.dtype) -> tuple:
+    (x,) = primals
+    if not (is_differentiable_type(x.type) and is_differentiable_type(out.type)):
+        return (None,)
+    return (cast_p.bind(ct, dtype=x.dtype),)
+
+
+defrules(cast_p, jvp=_cast_jvp, vjp=_cast_vjp)
+# A float -> float cast is the identity symbolically; casts to ints or bools have no rule.
+defsympy(cast_p, lambda sp, x, *, dtype: x if dtypes.is_float(dtype) else _no_symbolic_cast(dtype))
+
+
+def _no_symbolic_cast(dtype: np.dtype) -> Any:
+    from graphc.symbolic import SympyConversionError
+
+    raise SympyConversionError(f"cast to {dtype.name} has no sympy form")
+
+
 def cast(x: Any, dtype: DTypeLike) -> Value:
     """Convert `x` to `dtype` elementwise (numpy's `astype`); a no-op when it already is.
 
@@ -42,6 +70,7 @@ def cast(x: Any, dtype: DTypeLike) -> Value:
     <Value cast : f32[3]>
     """
     target = dtypes.as_dtype(dtype)
+    x = unwrap_symbolic(x)
     if not isinstance(x, Value):
         return constant(np.asarray(x), target)
     if x.dtype == target:
@@ -62,8 +91,12 @@ def promote_operands(*operands: Any, op: str) -> list[Value]:
     >>> a.dtype, b.dtype
     (dtype('float32'), dtype('float32'))
     """
-    strong = [x.dtype if isinstance(x, Value) else constant(x).dtype
-              for x in operands if not _is_weak_scalar(x)]
+    operands = tuple(unwrap_symbolic(x) for x in operands)
+    strong = [
+        x.dtype if isinstance(x, Value) else constant(x).dtype
+        for x in operands
+        if not _is_weak_scalar(x)
+    ]
     weak = [x for x in operands if _is_weak_scalar(x)]
     if strong:
         target = dtypes.promote(*strong)

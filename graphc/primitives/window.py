@@ -1,3 +1,221 @@
-"""(being written)"""
+"""Sliding-window reductions: the `reduce_window` primitive and Keras-style pooling.
 
-__all__: list[str] = []
+`reduce_window` reduces every window of a strided, padded grid with max or sum, one window size
+per axis (as XLA's ReduceWindow), so max and average pooling of any rank, and their gradients,
+are one primitive. Average pooling is a windowed sum divided by the number of real (unpadded)
+elements in each window, which is what Keras computes with "same" padding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import prod
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from graphc import dtypes
+from graphc.core import Primitive, Value, constant
+from graphc.errors import DTypeError, ShapeError
+from graphc.primitives.cast import cast, promote_operands
+from graphc.primitives.conv import (
+    check_attr_tuple,
+    explicit_pairs,
+    normalize_tuple,
+    resolve_padding,
+    window_output_size,
+)
+from graphc.types import TensorType
+
+__all__ = ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"]
+
+Pair = tuple[int, int]
+REDUCERS = ("max", "sum")
+
+# reduce_window(x): out[i] = reducer(padded_x[i*s : i*s + w]) along every axis at once. Padded
+# elements are the reducer's identity: -inf for max (the dtype's minimum for ints), 0 for sum.
+# A batch (None) axis has window 1, stride 1 and no padding: windows never mix batch entries.
+reduce_window_p = Primitive("reduce_window")
+
+
+@reduce_window_p.def_shape_rule
+def _reduce_window_shape_rule(
+    x: TensorType,
+    *,
+    reducer: str,
+    window: tuple[int, ...],
+    strides: tuple[int, ...],
+    padding: tuple[Pair, ...],
+) -> TensorType:
+    op = "reduce_window"
+    if x.dtype not in dtypes.NUMERIC:
+        raise DTypeError(f"{op}: expected a numeric operand, got {x}")
+    if reducer not in REDUCERS:
+        raise ShapeError(f"{op}: reducer must be one of {REDUCERS}, got {reducer!r}")
+    check_attr_tuple(window, x.ndim, op, f"window (for {x})")
+    check_attr_tuple(strides, x.ndim, op, f"strides (for {x})")
+    if explicit_pairs(padding, x.ndim) is None:
+        raise ShapeError(
+            f"{op}: padding needs one (lo, hi) pair of ints >= 0 per axis of {x}, got {padding!r}"
+        )
+    out: list[int | None] = []
+    for axis, (size, w, s, pad) in enumerate(zip(x.shape, window, strides, padding)):
+        if size is None:
+            if (w, s, tuple(pad)) != (1, 1, (0, 0)):
+                raise ShapeError(
+                    f"{op}: the batch axis {axis} of {x} must have window 1, stride 1 and no "
+                    f"padding, got window {w}, stride {s}, padding {pad}"
+                )
+            out.append(None)
+        else:
+            out.append(window_output_size(op, f"axis {axis} of {x}", size, w, s, pad))
+    return TensorType(out, x.dtype)
+
+
+@reduce_window_p.def_impl
+def _reduce_window_impl(
+    x: np.ndarray,
+    *,
+    reducer: str,
+    window: tuple[int, ...],
+    strides: tuple[int, ...],
+    padding: tuple[Pair, ...],
+) -> np.ndarray:
+    padded = np.pad(x, padding, constant_values=_identity(reducer, x.dtype))
+    if 0 in padded.shape:  # an empty batch: no windows (sliding_window_view refuses it)
+        steps = zip(padded.shape, window, strides)
+        return np.zeros([max((n - w) // s + 1, 0) for n, w, s in steps], x.dtype)
+    views = sliding_window_view(padded, window)[tuple(slice(None, None, s) for s in strides)]
+    window_axes = tuple(range(x.ndim, 2 * x.ndim))
+    if reducer == "max":
+        return np.max(views, axis=window_axes)
+    return np.sum(views, axis=window_axes, dtype=x.dtype)
+
+
+def _identity(reducer: str, dtype: np.dtype) -> float | int:
+    """The value padding takes: it never changes a window's result."""
+    if reducer == "sum":
+        return 0
+    return -np.inf if dtypes.is_float(dtype) else int(np.iinfo(dtype).min)
+
+
+# --- public functions --------------------------------------------------------------------------
+
+
+def _pool_attrs(
+    op: str, x: Value, pool_size: Any, strides: Any, padding: Any, rank: int
+) -> dict[str, Any]:
+    """reduce_window attrs for channels-last pooling with `rank` spatial axes (Keras rules)."""
+    layout = "NWC" if rank == 1 else "NHWC"
+    if x.ndim != rank + 2:
+        raise ShapeError(f"{op}: expected a {rank + 2}-d {layout} input, got {x.type}")
+    if None in x.shape[1:]:
+        raise ShapeError(f"{op}: only the input's first (batch) axis may be None, got {x.type}")
+    window = normalize_tuple(pool_size, rank, op, "pool_size")
+    steps = window if strides is None else normalize_tuple(strides, rank, op, "strides")
+    pads = resolve_padding(padding, x.shape[1:-1], window, steps, (1,) * rank, op)
+    if any(max(pad) >= w for pad, w in zip(pads, window)):
+        # Then some window would hold padding only: no maximum, nothing to average.
+        raise ShapeError(
+            f"{op}: padding must be smaller than the pool size on each side, got padding "
+            f"{pads} for pool_size {window}"
+        )
+    for axis, args in enumerate(zip(x.shape[1:-1], window, steps, pads)):
+        window_output_size(op, f"spatial axis {axis} of {x.type}", *args)
+    return dict(window=(1, *window, 1), strides=(1, *steps, 1), padding=((0, 0), *pads, (0, 0)))
+
+
+def _numeric_operand(x: Any, op: str) -> Value:
+    (value,) = promote_operands(x, op=op)
+    if value.dtype not in dtypes.NUMERIC:
+        raise DTypeError(f"{op}: expected a numeric operand, got {value.type}")
+    return value
+
+
+def _max_pool(op: str, x: Any, pool_size: Any, strides: Any, padding: Any, rank: int) -> Value:
+    value = _numeric_operand(x, op)
+    attrs = _pool_attrs(op, value, pool_size, strides, padding, rank)
+    return reduce_window_p.bind(value, reducer="max", **attrs)
+
+
+def _avg_pool(op: str, x: Any, pool_size: Any, strides: Any, padding: Any, rank: int) -> Value:
+    value = _numeric_operand(x, op)
+    value = cast(value, dtypes.float_dtype_for(value.dtype))
+    attrs = _pool_attrs(op, value, pool_size, strides, padding, rank)
+    total = reduce_window_p.bind(value, reducer="sum", **attrs)
+    if all(pad == (0, 0) for pad in attrs["padding"]):
+        return total / float(prod(attrs["window"]))
+    # Windows overlapping the padding hold fewer real elements. The count depends only on the
+    # position, so it is the same windowed sum over ones of one entry's spatial shape: a small
+    # constant subgraph that broadcasts over the batch (constant folding turns it into numbers).
+    ones = constant(np.ones((1, *value.shape[1:-1], 1), value.dtype))
+    counts = reduce_window_p.bind(ones, reducer="sum", **attrs)
+    return total / counts
+
+
+def max_pool2d(
+    x: Any,
+    pool_size: int | Sequence[int] = 2,
+    strides: int | Sequence[int] | None = None,
+    padding: str | Sequence[Sequence[int]] = "valid",
+) -> Value:
+    """Max pooling of NHWC `x`: out[n, i, j, c] = max of x over each pool window.
+
+    As Keras' MaxPooling2D: `strides` default to `pool_size`; `padding` is "valid", "same"
+    (out = ceil(in / stride), padded elements never win) or explicit ((top, bottom),
+    (left, right)).
+
+    >>> import graphc
+    >>> max_pool2d(graphc.placeholder((None, 28, 28, 8)))
+    <Value reduce_window : f32[None,14,14,8]>
+    """
+    return _max_pool("max_pool2d", x, pool_size, strides, padding, 2)
+
+
+def avg_pool2d(
+    x: Any,
+    pool_size: int | Sequence[int] = 2,
+    strides: int | Sequence[int] | None = None,
+    padding: str | Sequence[Sequence[int]] = "valid",
+) -> Value:
+    """Average pooling of NHWC `x`: out[n, i, j, c] = mean of x over each pool window.
+
+    As Keras' AveragePooling2D, windows that overlap the padding ("same") average only their
+    real elements. Integer inputs give float64, like numpy's mean.
+
+    >>> import graphc
+    >>> avg_pool2d(graphc.placeholder((None, 5, 5, 8)), 2, padding="same")
+    <Value div : f32[None,3,3,8]>
+    """
+    return _avg_pool("avg_pool2d", x, pool_size, strides, padding, 2)
+
+
+def max_pool1d(
+    x: Any,
+    pool_size: int | Sequence[int] = 2,
+    strides: int | Sequence[int] | None = None,
+    padding: str | Sequence[Sequence[int]] = "valid",
+) -> Value:
+    """Max pooling of NWC `x` along W, as Keras' MaxPooling1D (see `max_pool2d`).
+
+    >>> import graphc
+    >>> max_pool1d(graphc.placeholder((None, 9, 4)), 3, strides=2, padding="same")
+    <Value reduce_window : f32[None,5,4]>
+    """
+    return _max_pool("max_pool1d", x, pool_size, strides, padding, 1)
+
+
+def avg_pool1d(
+    x: Any,
+    pool_size: int | Sequence[int] = 2,
+    strides: int | Sequence[int] | None = None,
+    padding: str | Sequence[Sequence[int]] = "valid",
+) -> Value:
+    """Average pooling of NWC `x` along W, as Keras' AveragePooling1D (see `avg_pool2d`).
+
+    >>> import graphc
+    >>> avg_pool1d(graphc.placeholder((None, 9, 4)), 3)
+    <Value div : f32[None,3,4]>
+    """
+    return _avg_pool("avg_pool1d", x, pool_size, strides, padding, 1)
