@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from graphc import dtypes
+from graphc.autodiff import defbilinear
 from graphc.core import Primitive, Value
 from graphc.errors import DTypeError, ShapeError
-from graphc.primitives import shape
+from graphc.primitives import linalg, shape
 from graphc.primitives.cast import promote_operands
+from graphc.symbolic import defsympy_array
 from graphc.types import Dim, TensorType
 
 __all__ = ["conv2d", "conv1d"]
@@ -283,6 +285,97 @@ def _dilate(x: np.ndarray, dilation: Pair) -> np.ndarray:
     out = np.zeros((n, (h - 1) * dh + 1 if h else 0, (w - 1) * dw + 1 if w else 0, c), x.dtype)
     out[:, ::dh, ::dw] = x
     return out
+
+
+# --- derivatives ---------------------------------------------------------------------------------
+# conv is bilinear: d conv(x, w) = conv(dx, w) + conv(x, dw). The two transposes below follow XLA's
+# (as JAX derives them), with padding kept >= 0 by cropping with a slice instead.
+
+
+def _conv_lhs_transpose(ct: Value, lhs: Value, rhs: Value, **attrs: Any) -> Value:
+    """The input gradient: a full correlation of the stride-dilated cotangent with the kernel
+    flipped in space and its in/out channels swapped per group, then cropped to the input."""
+    kh, kw, kernel_in, kernel_out = rhs.shape
+    groups = attrs["feature_group_count"]
+    flipped = shape.rev_p.bind(rhs, axes=(0, 1))
+    per_group = shape.reshape(flipped, (kh, kw, kernel_in, groups, kernel_out // groups))
+    swapped = shape.transpose(per_group, (0, 1, 4, 3, 2))
+    kernel_t = shape.reshape(swapped, (kh, kw, kernel_out // groups, groups * kernel_in))
+    padding, crop_start, crop_step = [], [0], [1]
+    for axis in range(2):
+        size, window, ct_size = lhs.shape[1 + axis], rhs.shape[axis], ct.shape[1 + axis]
+        stride, ld, rd = (
+            attrs["strides"][axis],
+            attrs["lhs_dilation"][axis],
+            attrs["rhs_dilation"][axis],
+        )
+        lo, hi = attrs["padding"][axis]
+        padded = (size - 1) * ld + 1 + lo + hi
+        padding.append(((window - 1) * rd, padded - (ct_size - 1) * stride - 1))
+        crop_start.append(lo)
+        crop_step.append(ld)
+    full = conv_p.bind(
+        ct,
+        kernel_t,
+        strides=(1, 1),
+        padding=tuple(padding),
+        lhs_dilation=attrs["strides"],
+        rhs_dilation=attrs["rhs_dilation"],
+        feature_group_count=groups,
+    )
+    return shape.strided_slice(full, crop_start + [0], crop_step + [1], lhs.shape)
+
+
+def _conv_rhs_transpose(ct: Value, lhs: Value, rhs: Value, **attrs: Any) -> Value:
+    """The kernel gradient, one kernel tap at a time: the input pixels a tap sees for every
+    output pixel, contracted with the cotangent over the batch and the output pixels."""
+    kh, kw, kernel_in, kernel_out = rhs.shape
+    groups = attrs["feature_group_count"]
+    (pt, pb), (pl, pr) = attrs["padding"]
+    (dh, dw), (rh, rw) = attrs["lhs_dilation"], attrs["rhs_dilation"]
+    config = ((0, 0, 0), (pt, pb, dh - 1), (pl, pr, dw - 1), (0, 0, 0))
+    padded = shape.pad_p.bind(lhs, config=config, value=0.0)
+    _, out_h, out_w, _ = ct.shape
+    ct_t = shape.transpose(ct, (1, 2, 0, 3))  # (Ho, Wo, N, O)
+    per_group_out = kernel_out // groups
+    taps = []
+    for i in range(kh):
+        for j in range(kw):
+            tap = shape.strided_slice(
+                padded,
+                (0, i * rh, j * rw, 0),
+                (1, *attrs["strides"], 1),
+                (lhs.shape[0], out_h, out_w, lhs.shape[-1]),
+            )
+            tap_t = shape.transpose(tap, (1, 2, 3, 0))  # (Ho, Wo, C, N)
+            blocks = []
+            for g in range(groups):
+                x_g = _channels(tap_t, 2, g * kernel_in, kernel_in)
+                ct_g = _channels(ct_t, 3, g * per_group_out, per_group_out)
+                blocks.append(reduce_sum_axes(linalg.matmul_p.bind(x_g, ct_g), (0, 1)))
+            taps.append(blocks[0] if groups == 1 else shape.concatenate(blocks, axis=1))
+    return shape.reshape(shape.stack(taps), rhs.shape)
+
+
+def _channels(x: Value, axis: int, start: int, count: int) -> Value:
+    """x restricted to `count` channels from `start` along `axis` (a no-op for all of them)."""
+    if start == 0 and count == x.shape[axis]:
+        return x
+    begin = [0] * x.ndim
+    begin[axis] = start
+    out_shape = list(x.shape)
+    out_shape[axis] = count
+    return shape.strided_slice(x, begin, [1] * x.ndim, out_shape)
+
+
+def reduce_sum_axes(x: Value, axes: tuple[int, ...]) -> Value:
+    from graphc.primitives.reduce import reduce_sum_p
+
+    return reduce_sum_p.bind(x, axes=axes)
+
+
+defbilinear(conv_p, _conv_lhs_transpose, _conv_rhs_transpose)
+defsympy_array(conv_p)
 
 
 # --- public functions --------------------------------------------------------------------------

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from graphc import dtypes
+from graphc.autodiff import defbilinear, unbroadcast
 from graphc.core import Primitive, Value
 from graphc.errors import DTypeError, ShapeError
 from graphc.primitives import shape
 from graphc.primitives.cast import promote_operands
+from graphc.symbolic import defsympy_array
 from graphc.types import TensorType, broadcast_shapes
 
 __all__ = ["matmul", "dot"]
@@ -49,6 +51,22 @@ def _matmul_shape_rule(lhs: TensorType, rhs: TensorType) -> TensorType:
 @matmul_p.def_impl
 def _matmul_impl(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return np.matmul(lhs, rhs)
+
+
+def swap_last_axes(x: Value) -> Value:
+    """x with its last two axes exchanged (a stack of transposed matrices)."""
+    permutation = (*range(x.ndim - 2), x.ndim - 1, x.ndim - 2)
+    return shape.transpose_p.bind(x, permutation=permutation)
+
+
+# Bilinear: d(lhs @ rhs) = dlhs @ rhs + lhs @ drhs; the transposes are ct @ rhs^T and lhs^T @ ct,
+# summed over broadcast leading axes (lhs^T @ ct contracts the batch axis for a dense layer).
+defbilinear(
+    matmul_p,
+    lambda ct, lhs, rhs: unbroadcast(matmul_p.bind(ct, swap_last_axes(rhs)), lhs.type),
+    lambda ct, lhs, rhs: unbroadcast(matmul_p.bind(swap_last_axes(lhs), ct), rhs.type),
+)
+defsympy_array(matmul_p)
 
 
 def matmul(a: Any, b: Any) -> Value:

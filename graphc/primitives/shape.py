@@ -343,20 +343,35 @@ def _slice_impl(
     return x[tuple(slice(lo, hi, st) for lo, hi, st in zip(start, stop, step))]
 
 
-def _slice_transpose(
-    ct: Value, primals: tuple[Value], out: Value, *, start: tuple, stop: tuple, step: tuple
-) -> tuple[Value]:
-    # Put the slice back in place: pad `start` before, step - 1 between, the rest after.
-    (x,) = primals
+def strided_slice(x: Value, start: Sequence[int], step: Sequence[int], out_shape: Shape) -> Value:
+    """x[start + i * step] along every axis for the output indices i < out_shape (batch axes
+    whole): one tap of a window or convolution."""
+    bounds = [
+        (0, None, 1) if size is None else (lo, lo + (n - 1) * st + 1 if n else lo, st)
+        for size, lo, st, n in zip(x.shape, start, step, out_shape)
+    ]
+    begin, stop, stride = (tuple(b[i] for b in bounds) for i in range(3))
+    return slice_p.bind(x, start=begin, stop=stop, step=stride)
+
+
+def unslice(ct: Value, shape: Shape, start: Sequence[int], step: Sequence[int]) -> Value:
+    """Zeros of `shape` with `ct` placed at start + i * step: the transpose of a strided slice
+    (pad `start` before, step - 1 between, the rest after)."""
     config = []
-    for size, lo, n, st in zip(x.shape, start, out.shape, step):
+    for size, lo, n, st in zip(shape, start, ct.shape, step):
         if size is None:
             config.append((0, 0, 0))
         elif n == 0:
             config.append((size, 0, 0))
         else:
             config.append((lo, size - lo - (n - 1) * st - 1, st - 1))
-    return (pad_p.bind(ct, config=tuple(config), value=0.0),)
+    return pad_p.bind(ct, config=tuple(config), value=0.0)
+
+
+def _slice_transpose(
+    ct: Value, primals: tuple[Value], out: Value, *, start: tuple, stop: tuple, step: tuple
+) -> tuple[Value]:
+    return (unslice(ct, primals[0].shape, start, step),)
 
 
 deflinear(slice_p, _slice_transpose)
@@ -573,14 +588,10 @@ def _pad_transpose(
     ct: Value, primals: tuple[Value], out: Value, *, config: tuple, value: float
 ) -> tuple[Value]:
     # The operand's elements sit at lo, lo + (interior + 1), ...: a strided slice picks them.
-    bounds = []
-    for size, (lo, _, interior) in zip(primals[0].shape, config):
-        if size is None:
-            bounds.append((0, None, 1))
-        else:
-            bounds.append((lo, lo + (size - 1) * (interior + 1) + 1 if size else lo, interior + 1))
-    start, stop, step = (tuple(b[i] for b in bounds) for i in range(3))
-    return (slice_p.bind(ct, start=start, stop=stop, step=step),)
+    (x,) = primals
+    start = [lo for lo, _, _ in config]
+    step = [interior + 1 for _, _, interior in config]
+    return (strided_slice(ct, start, step, x.shape),)
 
 
 defrules(pad_p, jvp=_pad_jvp, vjp=_pad_transpose)

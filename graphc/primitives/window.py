@@ -8,6 +8,7 @@ elements in each window, which is what Keras computes with "same" padding.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from math import prod
 from typing import Any
@@ -16,9 +17,12 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from graphc import dtypes
+from graphc.autodiff import defrules
 from graphc.core import Primitive, Value, constant
 from graphc.errors import DTypeError, ShapeError
+from graphc.primitives import shape
 from graphc.primitives.cast import cast, promote_operands
+from graphc.primitives.compare import where
 from graphc.primitives.conv import (
     check_attr_tuple,
     explicit_pairs,
@@ -26,6 +30,7 @@ from graphc.primitives.conv import (
     resolve_padding,
     window_output_size,
 )
+from graphc.symbolic import defsympy_array
 from graphc.types import TensorType
 
 __all__ = ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"]
@@ -98,6 +103,75 @@ def _identity(reducer: str, dtype: np.dtype) -> float | int:
     if reducer == "sum":
         return 0
     return -np.inf if dtypes.is_float(dtype) else int(np.iinfo(dtype).min)
+
+
+# --- derivatives ---------------------------------------------------------------------------------
+# Both reducers are written tap by tap: tap a of the padded input holds, for every output, the
+# element at offset a inside its window. A windowed sum is the sum of its taps (linear); a max
+# passes the derivative to the first tap, in row-major window order, that attains it (as XLA's
+# select-and-scatter does), so every output sends its whole cotangent to exactly one element.
+
+
+def _taps(window: tuple[int, ...]) -> list[tuple[int, ...]]:
+    return list(itertools.product(*(range(w) for w in window)))
+
+
+def _pad_all(x: Value, padding: tuple[Pair, ...], fill: float) -> Value:
+    config = tuple((lo, hi, 0) for lo, hi in padding)
+    return shape.pad_p.bind(x, config=config, value=fill)
+
+
+def _first_max_masks(x: Value, out: Value, attrs: dict[str, Any]) -> list[Value]:
+    """For each tap, where it is the first element of its window equal to the window's max."""
+    padded = _pad_all(x, attrs["padding"], _identity("max", x.dtype))
+    taken, masks = None, []
+    for tap in _taps(attrs["window"]):
+        hit = shape.strided_slice(padded, tap, attrs["strides"], out.shape) == out
+        masks.append(hit if taken is None else hit & ~taken)
+        taken = hit if taken is None else taken | hit
+    return masks
+
+
+def _crop(padded: Value, x: Value, padding: tuple[Pair, ...]) -> Value:
+    return shape.strided_slice(padded, [lo for lo, _ in padding], [1] * x.ndim, x.shape)
+
+
+def _reduce_window_jvp(primals: tuple[Value], tangents: tuple, out: Value, **attrs: Any) -> Value:
+    (x,), (t,) = primals, tangents
+    if attrs["reducer"] == "sum":
+        return reduce_window_p.bind(t, **attrs)
+    padded_t = _pad_all(t, attrs["padding"], 0.0)
+    total = None
+    for tap, mask in zip(_taps(attrs["window"]), _first_max_masks(x, out, attrs)):
+        chosen = where(mask, shape.strided_slice(padded_t, tap, attrs["strides"], out.shape), 0.0)
+        total = chosen if total is None else total + chosen
+    return total
+
+
+def _reduce_window_vjp(ct: Value, primals: tuple[Value], out: Value, **attrs: Any) -> tuple:
+    (x,) = primals
+    padded_shape = _pad_all(x, attrs["padding"], 0.0).shape
+    if attrs["reducer"] == "sum":
+        pieces = [ct] * len(_taps(attrs["window"]))
+    else:
+        pieces = [where(m, ct, 0.0) for m in _first_max_masks(x, out, attrs)]
+    total = None
+    for tap, piece in zip(_taps(attrs["window"]), pieces):
+        placed = shape.unslice(piece, padded_shape, tap, attrs["strides"])
+        total = placed if total is None else total + placed
+    return (_crop(total, x, attrs["padding"]),)
+
+
+def _reduce_window_sympy(sp: Any, x: np.ndarray, **attrs: Any) -> np.ndarray:
+    if attrs["reducer"] != "sum":
+        from graphc.symbolic import SympyConversionError
+
+        raise SympyConversionError("reduce_window max has no sympy form")
+    return _reduce_window_impl(x, **attrs)
+
+
+defrules(reduce_window_p, jvp=_reduce_window_jvp, vjp=_reduce_window_vjp)
+defsympy_array(reduce_window_p, _reduce_window_sympy)
 
 
 # --- public functions --------------------------------------------------------------------------
