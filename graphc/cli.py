@@ -1,0 +1,227 @@
+"""The `graphc` command line: `graphc demo`, `graphc dump FILE`, `graphc diff EXPR --at ...`.
+
+Sub-commands live in one table, `COMMANDS`: each names a function that adds its arguments to
+an argparse sub-parser and a function that runs it and returns the exit code. Adding a command
+is one entry. Errors graphc raises on purpose (`GraphcError`) and file errors are reported as
+one line on stderr with exit code 2, never as a traceback: they are the user's to fix, not bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+import graphc
+from graphc import diff_command
+from graphc.archive import atomic_output
+from graphc.errors import GraphcError
+from graphc.graph import Graph
+
+#: Exit code for errors the user can fix (bad file, bad arguments), as argparse uses.
+USAGE_ERROR = 2
+
+
+@dataclass(frozen=True)
+class Command:
+    """One sub-command: `add_arguments(parser)` declares it, `run(args) -> exit code` runs it."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# --- graphc demo -------------------------------------------------------------------------------
+
+
+def demo(out: TextIO, save: str | None = None) -> None:
+    """The tour `graphc demo` prints: a symbolic function, then a batched network, end to end.
+
+    >>> import io
+    >>> text = io.StringIO()
+    >>> demo(text)
+    >>> "f(2, 5) = 11.652071" in text.getvalue()
+    True
+    """
+    x1, x2 = graphc.scalars("x1 x2")
+    f = Graph([x1, x2], graphc.log(x1) + x1 * x2 - graphc.sin(x2), name="f")
+    print("1. A function of two scalars, f(x1, x2) = ln(x1) + x1*x2 - sin(x2):\n", file=out)
+    print(f.dump(), file=out)
+    print(f"\nf(2, 5) = {float(f(2.0, 5.0))!r}", file=out)
+
+    mlp = demo_mlp()
+    batch = np.random.default_rng(1).normal(size=(3, 4)).astype("float32")
+    probabilities = mlp(batch)
+    print(
+        "\n2. A 2-layer network, softmax(relu(x @ W1 + b1) @ W2), for batches of any size\n"
+        "   (None is the batch dimension):\n",
+        file=out,
+    )
+    print(mlp.dump(), file=out)
+    print("\nits output for a batch of 3 (each row sums to 1):", file=out)
+    print(np.array2string(probabilities, precision=4, suppress_small=True), file=out)
+    if save:
+        mlp.save(save)
+        print(f"\nsaved the network to {save}", file=out)
+
+    target = save or "mlp.graphc"
+    picture = str(Path(target).with_suffix(".svg"))
+    print("\nWhere to look next:", file=out)
+    for command, what in [
+        ("graphc --help", "all commands"),
+        (f"graphc demo --save {target}", "save the network to a file"),
+        (f"graphc dump {target}", "print a saved graph"),
+        (f"graphc dump {target} -o {picture}", "draw it (needs Graphviz)"),
+        ('graphc diff "log(x1) + x1*x2 - sin(x2)" --at x1=2,x2=5', "derivatives in every mode"),
+        ("docs/ir.md", "the IR, the dump and the file format"),
+    ]:
+        print(f"  {command:56} {what}", file=out)
+
+
+def demo_mlp() -> Graph:
+    """A small classifier with fixed weights: dense 4->8, relu, dense 8->3, softmax."""
+    rng = np.random.default_rng(0)
+    x = graphc.placeholder((None, 4), name="x")
+    w1 = rng.normal(scale=0.5, size=(4, 8)).astype("float32")
+    w2 = rng.normal(scale=0.5, size=(8, 3)).astype("float32")
+    b1 = np.full(8, 0.1, "float32")
+    hidden = graphc.relu(x @ w1 + b1)
+    return Graph([x], graphc.softmax(hidden @ w2, axis=-1), name="mlp")
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--save", metavar="FILE", help="also save the demo network to FILE")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    demo(sys.stdout, save=args.save)
+    return 0
+
+
+# --- graphc dump -------------------------------------------------------------------------------
+
+DUMP_FORMATS = ("text", "dot", "svg", "png")
+PICTURE_FORMATS = ("svg", "png")
+
+
+def add_dump_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a graph saved with Graph.save")
+    parser.add_argument(
+        "--format",
+        choices=DUMP_FORMATS,
+        help="text (default), Graphviz dot, or a picture (svg/png, needs Graphviz); "
+        "without it, the extension of -o decides",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write to OUT instead of stdout (pictures default to FILE with a new extension)",
+    )
+
+
+def dump_format(fmt: str | None, output: str | None) -> str:
+    """The format asked for, or the one the output's extension names, else text.
+
+    >>> dump_format(None, "g.svg"), dump_format(None, None), dump_format("dot", "g.txt")
+    ('svg', 'text', 'dot')
+    """
+    if fmt:
+        return fmt
+    suffix = Path(output).suffix.lstrip(".").lower() if output else ""
+    return suffix if suffix in DUMP_FORMATS[1:] else "text"
+
+
+def run_dump(args: argparse.Namespace) -> int:
+    graph = Graph.load(args.file)
+    fmt = dump_format(args.format, args.output)
+    if fmt in PICTURE_FORMATS:
+        output = args.output or str(Path(args.file).with_suffix("." + fmt))
+        print(f"wrote {graph.render(output, format=fmt)}")
+        return 0
+    text = graph.dump() if fmt == "text" else graph.to_dot()
+    if args.output:
+        with atomic_output(args.output) as out:
+            out.write((text + "\n").encode())
+    else:
+        print(text)
+    return 0
+
+
+# --- the command table and the entry point -----------------------------------------------------
+
+COMMANDS: tuple[Command, ...] = (
+    Command("demo", "a short tour: build, print and run two graphs", add_demo_arguments, run_demo),
+    Command("dump", "print or draw a saved graph", add_dump_arguments, run_dump),
+    Command(
+        "diff",
+        "differentiate an expression in every mode and compare",
+        diff_command.add_arguments,
+        diff_command.run,
+    ),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="graphc",
+        description="graphc, a symbolic computation-graph compiler. Start with `graphc demo`.",
+    )
+    parser.add_argument("--version", action="version", version=f"graphc {graphc.__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in COMMANDS:
+        sub = commands.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+        sub.set_defaults(command=command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `graphc` command line; return the exit code.
+
+    >>> main(["dump", "no-such-file.graphc"])
+    2
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Command | None = getattr(args, "command", None)
+    if command is None:
+        parser.print_help(sys.stderr)
+        return USAGE_ERROR
+    try:
+        return command.run(args)
+    except BrokenPipeError:  # `graphc dump big.graphc | head`: the reader left, nothing is wrong
+        _silence_stdout()
+        return 0
+    except GraphcError as exc:
+        return _fail(command, str(exc))
+    except OSError as exc:
+        return _fail(command, _describe_os_error(exc))
+
+
+def _fail(command: Command, message: str) -> int:
+    one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    print(f"graphc {command.name}: error: {one_line}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (e.g. captured in tests): nothing to do
+        pass
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
