@@ -241,7 +241,7 @@ def jacobian(graph: Graph, mode: str = "reverse", wrt: Wrt = None) -> Graph:
         blocks = _forward_jacobian(graph, env, wrt_nodes)
     else:
         blocks = _reverse_jacobian(graph, env, wrt_nodes)
-    single = single_wrt and len(graph.outputs) == 1 and graph.single_output
+    single = len(wrt_nodes) == 1 and (wrt is None or single_wrt) and graph.single_output
     return Graph(primals, blocks[0] if single else blocks, name=_named(f"jacobian_{mode}", graph))
 
 

@@ -79,10 +79,16 @@ def expression_variables(text: str) -> list[str]:
     ['x1', 'x2']
     """
     tree = _parse(text)
-    functions = _functions()
+    functions = set(_functions())
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     first_seen: dict[str, tuple[int, int]] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id not in CONSTANTS and node.id not in functions:
+        if (
+            isinstance(node, ast.Name)
+            and id(node) not in called
+            and node.id not in CONSTANTS
+            and node.id not in functions
+        ):
             position = (node.lineno, node.col_offset)
             first_seen[node.id] = min(first_seen.get(node.id, position), position)
     return sorted(first_seen, key=first_seen.__getitem__)
