@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.expression:
         raise ExpressionError("graphc diff needs an expression (or --scaling)")
     variables = expression_variables(args.expression)
+    graph = parse_expression(args.expression, variables)  # bad syntax or functions fail first
     if not args.at:
         raise ExpressionError(
             f"graphc diff needs --at with a value for each of {variables}, "
@@ -83,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
             f"--at must give exactly the expression's variables {variables}; "
             f"missing {missing}, not in the expression {unknown}"
         )
-    graph = parse_expression(args.expression, variables)
     report = compare_modes(graph, point, traces=args.trace, expression=args.expression)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
