@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -176,14 +175,6 @@ def test_conv2d_promotes_dtypes():
     x = graphc.placeholder((1, 4, 4, 1), "int32")
     out = graphc.conv2d(x, np.ones((2, 2, 1, 1), np.float32))
     assert out.dtype == np.float64  # int32 with float32 is float64, as in numpy
-
-
-def test_conv2d_is_fast_enough():
-    x, k = random((64, 28, 28, 32), "float32"), random((3, 3, 32, 64), "float32")
-    start = time.perf_counter()
-    out = conv_p.impl(x, k, **attrs())
-    assert time.perf_counter() - start < 1.0
-    assert out.shape == (64, 26, 26, 64)
 
 
 @pytest.mark.parametrize(
