@@ -1,0 +1,215 @@
+"""Graph -> one LLVM module: one kernel function per node, one entry calling them in order.
+
+The module exports two functions (the entry ABI, also written into exported C headers):
+
+    void    graphc_main(void **args, int64_t batch);   // args: see graphc.backend.program
+    int64_t graphc_workspace_size(int64_t batch);      // bytes of scratch graphc_main needs
+
+Kernels are `internal noinline` functions named after their node (`k3_matmul_dense_1`), so
+the optimized IR and the assembly keep one readable function per node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from graphc.backend import lowering
+from graphc.backend.emitter import Emitter
+from graphc.backend.irtypes import I8, I64, PTR, VOID
+from graphc.backend.kernel import Kernel, Operand
+from graphc.backend.program import Home, Program
+from graphc.backend.strided import contiguous_view, emit_map
+from graphc.core import Primitive
+
+ENTRY = "graphc_main"
+WORKSPACE_SIZE = "graphc_workspace_size"
+
+
+@dataclass(frozen=True)
+class CodegenOptions:
+    """The options that change the generated code (part of the cache key)."""
+
+    opt_level: int = 3
+    fast_math: bool = False
+
+
+def emit_module(
+    program: Program, options: CodegenOptions, triple: str = "", data_layout: str = ""
+) -> ir.Module:
+    """The LLVM module of a program."""
+    module = ir.Module(name=program.graph.name or "graphc")
+    module.triple = triple
+    module.data_layout = data_layout
+    _Entry(module, program, options).emit()
+    _emit_workspace_size(module, program)
+    return module
+
+
+class _Entry:
+    """Builds `graphc_main`: loads the argument pointers, calls each kernel, fills copies."""
+
+    def __init__(self, module: ir.Module, program: Program, options: CodegenOptions):
+        self.module = module
+        self.program = program
+        self.options = options
+        self.function = ir.Function(module, ir.FunctionType(VOID, [PTR, I64]), ENTRY)
+        self.function.attributes.add("nounwind")
+        self.args, self.batch = self.function.args
+        self.args.name, self.batch.name = "args", "batch"
+        self.b = ir.IRBuilder(self.function.append_basic_block("entry"))
+        self.slot_pointers: list[ir.Value] = []
+        self.pointers: dict[Home, ir.Value] = {}
+
+    def emit(self) -> None:
+        program = self.program
+        workspace = self._argument(program.workspace_slot, "workspace")
+        offsets, _ = program.layout.emit(self.b, self.batch)
+        self.slot_pointers = [
+            self.b.gep(workspace, [offset], inbounds=True, name=f"slot{slot}", source_etype=I8)
+            for slot, offset in enumerate(offsets)
+        ]
+        for node in program.kernels:
+            graph = program.graph
+            out = self._operand(node)
+            operands = [self._operand(n) for n in graph.operands(node)]
+            scratch = self._scratch(node)
+            kernel = build_kernel(
+                self.module,
+                program.kernel_name(node),
+                graph.primitive(node),
+                graph.attrs(node),
+                out,
+                operands,
+                self.options,
+                graph.node_name(node),
+                scratch,
+            )
+            self._call(kernel, out, operands + ([scratch] if scratch else []))
+        for index, node in program.copies:
+            out = self._operand_at(Home("output", index), node, f"out{index}")
+            source = self._operand(node)
+            kernel = build_copy_kernel(self.module, f"copy_out{index}", out, source, self.options)
+            self._call(kernel, out, [source])
+        self.b.ret_void()
+
+    def _argument(self, slot: int, name: str) -> ir.Value:
+        address = self.b.gep(self.args, [ir.Constant(I64, slot)], inbounds=True, source_etype=PTR)
+        return self.b.load(address, name=name, typ=PTR)
+
+    def _scratch(self, node: int) -> Operand | None:
+        if node not in self.program.scratch:
+            return None
+        home, scratch_type = self.program.scratch[node]
+        name = f"{self.program.value_name(node)}.scratch"
+        return Operand(scratch_type, name, pointer=self.slot_pointers[home.index])
+
+    def _operand(self, node: int) -> Operand:
+        return self._operand_at(self.program.homes[node], node, self.program.value_name(node))
+
+    def _operand_at(self, home: Home, node: int, name: str) -> Operand:
+        node_type = self.program.graph.type(node)
+        if home.kind == "literal":
+            return Operand(node_type, name, literal=self.program.literals[node])
+        if home not in self.pointers:
+            if home.kind == "workspace":
+                self.pointers[home] = self.slot_pointers[home.index]
+            else:
+                self.pointers[home] = self._argument(self.program.arg_slot(home), name)
+        return Operand(node_type, name, pointer=self.pointers[home])
+
+    def _call(self, kernel: ir.Function, out: Operand, operands: list[Operand]) -> None:
+        pointers = [o.pointer for o in [out, *operands] if not o.is_literal]
+        self.b.call(kernel, [*pointers, self.batch])
+
+
+def _kernel_function(
+    module: ir.Module,
+    name: str,
+    out: Operand,
+    operands: list[Operand],
+    options: CodegenOptions,
+    prim: Primitive | None = None,
+    attrs: dict | None = None,
+    node_name: str | None = None,
+    scratch: Operand | None = None,
+) -> tuple[ir.Function, Kernel]:
+    """Declare a kernel `void name(ptr out, ptr operands..., [ptr scratch,] i64 batch)`."""
+    arrays = [out, *operands, *([scratch] if scratch else [])]
+    passed = [o for o in arrays if not o.is_literal]
+    function = ir.Function(module, ir.FunctionType(VOID, [PTR] * len(passed) + [I64]), name)
+    function.linkage = "internal"
+    function.attributes.add("nounwind")
+    function.attributes.add("noinline")
+    params = iter(function.args)
+    local: list[Operand] = []
+    for operand in arrays:
+        if operand.is_literal:
+            local.append(operand)
+            continue
+        param = next(params)
+        param.name = operand.name
+        param.add_attribute("noalias")
+        local.append(Operand(operand.type, operand.name, pointer=param))
+    batch = next(params)
+    batch.name = "batch"
+    builder = ir.IRBuilder(function.append_basic_block("entry"))
+    kernel = Kernel(
+        b=builder,
+        em=Emitter(builder, options.fast_math),
+        primitive=prim,
+        attrs=dict(attrs or {}),
+        out=local[0],
+        operands=local[1 : 1 + len(operands)],
+        batch=batch,
+        name=node_name,
+        scratch=local[-1] if scratch else None,
+    )
+    return function, kernel
+
+
+def build_kernel(
+    module: ir.Module,
+    name: str,
+    prim: Primitive,
+    attrs: dict,
+    out: Operand,
+    operands: list[Operand],
+    options: CodegenOptions,
+    node_name: str | None = None,
+    scratch: Operand | None = None,
+) -> ir.Function:
+    """The kernel function computing one node with its primitive's lowering."""
+    function, kernel = _kernel_function(
+        module, name, out, operands, options, prim, attrs, node_name, scratch
+    )
+    lowering.lowering(prim)(kernel)
+    kernel.b.ret_void()
+    return function
+
+
+def build_copy_kernel(
+    module: ir.Module, name: str, out: Operand, source: Operand, options: CodegenOptions
+) -> ir.Function:
+    """A kernel copying (or filling, for a literal) `source` into the output `out`."""
+    function, kernel = _kernel_function(module, name, out, [source], options)
+    emit_map(
+        kernel,
+        kernel.out.extents,
+        contiguous_view(kernel.out),
+        [contiguous_view(kernel.operands[0])],
+        lambda values: values[0],
+    )
+    kernel.b.ret_void()
+    return function
+
+
+def _emit_workspace_size(module: ir.Module, program: Program) -> None:
+    function = ir.Function(module, ir.FunctionType(I64, [I64]), WORKSPACE_SIZE)
+    function.attributes.add("nounwind")
+    (batch,) = function.args
+    batch.name = "batch"
+    builder = ir.IRBuilder(function.append_basic_block("entry"))
+    _, total = program.layout.emit(builder, batch)
+    builder.ret(total)

@@ -1,0 +1,243 @@
+"""`Compiled`: a graph's native code behind a validating Python wrapper.
+
+A call goes through four steps, all before any native code runs:
+
+1. `graphc.arguments.check_arguments` (the interpreter's policy): argument count, dtype with
+   the documented casts, exact static dims, one batch size; non-contiguous arrays are copied.
+2. Outputs are allocated, or the caller's `out=` arrays are checked: exact shape and dtype,
+   C-contiguous, writeable, not overlapping an input or each other.
+3. The workspace for intermediates is allocated (its size depends on the batch).
+4. The pointer array (inputs, outputs, weights, workspace) is passed to
+   `graphc_main(args, batch)` through ctypes, which releases the GIL, so other Python threads
+   run meanwhile; with `threads=k` a batch-separable graph runs as k calls on batch slices.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import weakref
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphc.arguments import check_arguments
+from graphc.backend import jit
+from graphc.backend.codegen import ENTRY, CodegenOptions, emit_module
+from graphc.backend.layout import ALIGNMENT
+from graphc.backend.program import Program
+from graphc.errors import InputError
+from graphc.graph import Graph
+from graphc.types import TensorType, format_shape
+
+_ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p), ctypes.c_int64)
+
+
+class Compiled:
+    """A graph compiled to native code; call it like the graph.
+
+    Built by `graphc.compile`, never directly. `compiled(*arrays, out=None)` returns numpy
+    arrays equal (to float rounding) to `graph(*arrays)`.
+
+    Attributes:
+        graph: the graph that was compiled (after the graph passes).
+        program: where each value lives (`backend.program.Program`); it owns the weights.
+        object_code: the relocatable object the native code was loaded from.
+        from_cache: True when the object code came from the disk cache (LLVM did not run).
+        timings: seconds per stage (`lower`, `optimize`, `codegen`, `load`) of this compile.
+        threads: the number of threads a call may use.
+        batch_separable: whether calls can be split across threads (see `backend.separable`).
+
+    >>> import graphc, numpy as np
+    >>> from graphc.backend import compile_graph
+    >>> x = graphc.placeholder((None, 2), "float64", name="x")
+    >>> f = compile_graph(graphc.Graph([x], x * 2.0), cache=False)
+    >>> f(np.ones((3, 2))).tolist(), f.workspace_size(1000)
+    ([[2.0, 2.0], [2.0, 2.0], [2.0, 2.0]], 0)
+    >>> 'define internal void @"k2_mul"' in f.llvm_ir(), "graphc_main:" in f.asm()
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        program: Program,
+        library: jit.NativeLibrary,
+        object_code: bytes,
+        options: CodegenOptions,
+        *,
+        threads: int,
+        batch_separable: bool,
+        from_cache: bool,
+        timings: dict[str, float],
+        ir_text: str | None = None,
+        optimized_ir: str | None = None,
+    ):
+        self.program = program
+        self.graph: Graph = program.graph
+        self.options = options
+        self.threads = threads
+        self.batch_separable = batch_separable
+        self.from_cache = from_cache
+        self.timings = timings
+        self.object_code = object_code
+        self._library = library
+        self._entry = _ENTRY_TYPE(library.address(ENTRY))
+        self._ir_text = ir_text
+        self._optimized_ir = optimized_ir
+        self._input_types = self.graph.input_types
+        self._input_names = self.graph.input_names
+        self._output_types = self.graph.output_types
+        self._weight_pointers = [w.ctypes.data for _, w in program.weights]  # program owns them
+        self._executor: ThreadPoolExecutor | None = None
+        self._workspace_sizes = lru_cache(maxsize=64)(program.layout.size)
+
+    def __repr__(self) -> str:
+        ins = ", ".join(str(t) for t in self._input_types)
+        outs = ", ".join(str(t) for t in self._output_types)
+        return f"<Compiled ({ins}) -> ({outs}), {len(self.program.kernels)} kernels>"
+
+    # --- calling -----------------------------------------------------------------------------
+
+    def __call__(self, *args: Any, out: Any = None) -> np.ndarray | list[np.ndarray]:
+        """Run the native code on validated arguments; see the module docstring."""
+        arrays, batch = check_arguments(
+            self._input_types, self._input_names, args, what="compiled graph"
+        )
+        outputs = self._outputs(batch, arrays, out)
+        self._run(arrays, outputs, batch or 0)
+        return outputs[0] if self.graph.single_output else outputs
+
+    def _outputs(
+        self, batch: int | None, inputs: Sequence[np.ndarray], out: Any
+    ) -> list[np.ndarray]:
+        shapes = [t.concrete_shape(batch) for t in self._output_types]
+        if out is None:
+            return [np.empty(s, t.dtype) for s, t in zip(shapes, self._output_types)]
+        given = [out] if self.graph.single_output and isinstance(out, np.ndarray) else out
+        if not isinstance(given, (list, tuple)) or len(given) != len(shapes):
+            what = (
+                f"a {type(out).__name__} of {len(out)}"
+                if isinstance(out, (list, tuple))
+                else f"a {type(out).__name__}"
+            )
+            raise InputError(
+                f"out=: expected {len(shapes)} array(s) for the graph's outputs, got {what}"
+            )
+        for index, (array, shape, t) in enumerate(zip(given, shapes, self._output_types)):
+            _check_out(index, array, shape, t, inputs, given[:index])
+        return list(given)
+
+    def _run(self, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], batch: int) -> None:
+        slices = self._slices(batch)
+        if len(slices) == 1:
+            self._call_native(inputs, outputs, batch)
+            return
+        executor = self._thread_pool()
+        batched_in = [t.is_batched for t in self._input_types]
+        futures = [
+            executor.submit(
+                self._call_native,
+                [a[lo:hi] if b else a for a, b in zip(inputs, batched_in)],
+                [o[lo:hi] for o in outputs],
+                hi - lo,
+            )
+            for lo, hi in slices
+        ]
+        for future in futures:
+            future.result()
+
+    def _slices(self, batch: int) -> list[tuple[int, int]]:
+        """Batch ranges for the threads: one range unless splitting is allowed and useful."""
+        parts = min(self.threads, batch) if self.batch_separable else 1
+        if parts <= 1:
+            return [(0, batch)]
+        bounds = [batch * k // parts for k in range(parts + 1)]
+        return list(zip(bounds[:-1], bounds[1:]))
+
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="graphc")
+            weakref.finalize(self, self._executor.shutdown, wait=False)
+        return self._executor
+
+    def _call_native(
+        self, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], batch: int
+    ) -> None:
+        size = self.workspace_size(batch)
+        workspace = _aligned_empty(size) if size else None
+        pointers = [a.ctypes.data for a in inputs]
+        pointers += [o.ctypes.data for o in outputs]
+        pointers += self._weight_pointers
+        pointers.append(workspace.ctypes.data if workspace is not None else None)
+        args = (ctypes.c_void_p * len(pointers))(*pointers)
+        self._entry(args, batch)
+
+    def workspace_size(self, batch: int = 0) -> int:
+        """Bytes of scratch memory a call with this batch size uses."""
+        return self._workspace_sizes(batch)
+
+    # --- inspecting --------------------------------------------------------------------------
+
+    def llvm_ir(self, optimized: bool = False) -> str:
+        """The module's LLVM IR, as generated or (`optimized=True`) after LLVM's pipeline."""
+        if self._ir_text is None:
+            target = jit.host()
+            module = emit_module(self.program, self.options, target.triple, jit.data_layout())
+            self._ir_text = str(module)
+        if not optimized:
+            return self._ir_text
+        if self._optimized_ir is None:
+            self._optimized_ir = str(jit.optimize(jit.parse(self._ir_text), self.options.opt_level))
+        return self._optimized_ir
+
+    def asm(self) -> str:
+        """The host assembly of the optimized module."""
+        module = jit.parse(self.llvm_ir(optimized=True))
+        return jit.emit_assembly(module, self.options.opt_level)
+
+    # --- exporting ---------------------------------------------------------------------------
+
+    def export(self, path: str | Path) -> list[Path]:
+        """Write an object file (`.o`) or shared library (`.so`) plus a C header and weights.
+
+        See `graphc.backend.export.export` for the files and the C calling convention.
+        """
+        from graphc.backend.export import export
+
+        return export(self, path)
+
+
+def _check_out(
+    index: int,
+    array: Any,
+    shape: tuple[int, ...],
+    t: TensorType,
+    inputs: Sequence[np.ndarray],
+    earlier: Sequence[np.ndarray],
+) -> None:
+    label = f"out[{index}]"
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{label}: expected a numpy array, got {type(array).__name__}")
+    if array.dtype != t.dtype:
+        raise InputError(f"{label}: expected dtype {t.dtype.name}, got {array.dtype.name}")
+    if array.shape != shape:
+        raise InputError(
+            f"{label}: expected shape {shape} (type [{format_shape(t.shape)}]), got {array.shape}"
+        )
+    if not array.flags.c_contiguous:
+        raise InputError(f"{label}: the array must be C-contiguous")
+    if not array.flags.writeable:
+        raise InputError(f"{label}: the array is read-only")
+    for other, what in [(x, "an input") for x in inputs] + [(e, "another output") for e in earlier]:
+        if np.may_share_memory(array, other):
+            raise InputError(f"{label}: the array overlaps {what}; pass a separate buffer")
+
+
+def _aligned_empty(nbytes: int) -> np.ndarray:
+    """Uninitialized bytes starting at a multiple of `ALIGNMENT`."""
+    raw = np.empty(nbytes + ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    return raw[start : start + nbytes]

@@ -1,0 +1,90 @@
+"""Lowering of `reduce_window`: max or sum over strided, padded windows, any rank.
+
+Axes are split into *plain* ones (window 1, no padding: output i reads input i * stride, always
+in bounds) and *windowed* ones. With t the position after the last windowed axis, the loops
+are: output axes [0, t), then one loop per windowed axis over its window (skipping positions
+that fall into the padding, which holds the identity and cannot change the result), then the
+remaining plain output axes, innermost. For NHWC pooling that is n, oh, ow, kh, kw, c: the
+innermost loop runs over contiguous channels in both input and output.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from graphc.backend.irtypes import I64, constant
+from graphc.backend.kernel import Kernel
+from graphc.backend.lowering.reduce import REDUCERS, lowest
+from graphc.backend.lowering.registry import Signature, register_lowering
+from graphc.backend.strided import View, contiguous_view, emit_map
+from graphc.primitives import reduce as rd
+from graphc.primitives.window import reduce_window_p
+
+COMBINE = {"max": REDUCERS[rd.reduce_max_p][1], "sum": REDUCERS[rd.reduce_sum_p][1]}
+
+
+def lower_reduce_window(k: Kernel) -> None:
+    (x,) = k.operands
+    b = k.b
+    dtype = k.out.dtype
+    reducer = k.attrs["reducer"]
+    windows, strides, padding = k.attrs["window"], k.attrs["strides"], k.attrs["padding"]
+    identity = constant(dtype, lowest(dtype) if reducer == "max" else 0)
+    emit_map(k, k.out.extents, contiguous_view(k.out), [], lambda _: identity, name="init")
+    windowed = [a for a in range(x.type.ndim) if windows[a] != 1 or tuple(padding[a]) != (0, 0)]
+    split = windowed[-1] + 1 if windowed else 0
+    out_dims, in_dims = k.out.extents, x.extents
+    out_strides, in_strides = k.out.strides, x.strides
+    sig = Signature((dtype, dtype), dtype)
+    combine = COMBINE[reducer]
+
+    def inner(out_base: ir.Value, in_base: ir.Value) -> None:
+        """The plain trailing axes: out[...] = combine(out[...], x[... * stride])."""
+        trailing = range(split, x.type.ndim)
+        acc = View(k.out, tuple(out_strides[a] for a in trailing), out_base)
+        source = View(x, tuple(in_strides[a] * strides[a] for a in trailing), in_base)
+        emit_map(
+            k,
+            [out_dims[a] for a in trailing],
+            acc,
+            [acc, source],
+            lambda values: combine(k.em, sig, *values),
+            name="c",
+        )
+
+    def windows_of(axes: list[int], positions: dict[int, ir.Value], in_base, out_base) -> None:
+        """One loop per windowed axis; an out-of-bounds (padding) position is skipped."""
+        if not axes:
+            inner(out_base, in_base)
+            return
+        axis, rest = axes[0], axes[1:]
+        lo = padding[axis][0]
+        with k.loop(windows[axis], f"w{axis}") as w:
+            start = b.mul(positions[axis], ir.Constant(I64, strides[axis]))
+            where = b.add(b.sub(start, ir.Constant(I64, lo)), w, name=f"in{axis}")
+            inside = b.and_(
+                b.icmp_signed(">=", where, ir.Constant(I64, 0)),
+                b.icmp_signed("<", where, k.value(in_dims[axis])),
+            )
+            with b.if_then(inside):
+                moved = b.add(in_base, b.mul(where, k.value(in_strides[axis])))
+                windows_of(rest, positions, moved, out_base)
+
+    def outer(axis: int, positions: dict[int, ir.Value], in_base, out_base) -> None:
+        """Output axes [0, split): plain ones advance the input directly."""
+        if axis == split:
+            windows_of(windowed, positions, in_base, out_base)
+            return
+        with k.loop(out_dims[axis], f"o{axis}") as o:
+            out_next = b.add(out_base, b.mul(o, k.value(out_strides[axis])))
+            in_next = in_base
+            if axis not in windowed:
+                step = in_strides[axis] * strides[axis]
+                in_next = b.add(in_base, b.mul(o, k.value(step)))
+            outer(axis + 1, {**positions, axis: o}, in_next, out_next)
+
+    zero = ir.Constant(I64, 0)
+    outer(0, {}, zero, zero)
+
+
+register_lowering(reduce_window_p, lower_reduce_window)

@@ -1,0 +1,81 @@
+"""threads=k splits the batch across threads when the graph keeps batch entries apart."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import graphc
+from graphc.backend import compile_graph
+from graphc.backend.separable import is_batch_separable
+
+pytestmark = pytest.mark.backend
+
+
+def rowwise() -> graphc.Graph:
+    rng = np.random.default_rng(1)
+    x = graphc.placeholder((None, 6), "float64", name="x")
+    w = graphc.constant(rng.standard_normal((6, 4)), name="w")
+    h = graphc.relu(x @ w + 1.0)
+    return graphc.Graph([x], [graphc.softmax(h, axis=-1), graphc.argmax(h, axis=1)])
+
+
+@pytest.mark.parametrize("batch", [0, 1, 7, 1000])
+def test_two_threads_give_identical_results(batch: int) -> None:
+    graph = rowwise()
+    one = compile_graph(graph)
+    two = compile_graph(graph, threads=2)
+    assert two.batch_separable and two.threads == 2
+    x = np.random.default_rng(batch).standard_normal((batch, 6))
+    for a, b in zip(one(x), two(x)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_batch_is_actually_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    f = compile_graph(rowwise(), threads=3)
+    calls: list[tuple[int, str]] = []
+    original = f._call_native
+
+    def spy(inputs, outputs, batch):
+        calls.append((batch, threading.current_thread().name))
+        original(inputs, outputs, batch)
+
+    monkeypatch.setattr(f, "_call_native", spy)
+    f(np.zeros((10, 6)))
+    assert sorted(b for b, _ in calls) == [3, 3, 4]
+    assert all(name.startswith("graphc") for _, name in calls)
+
+
+def test_graphs_that_mix_batch_entries_run_on_one_thread() -> None:
+    x = graphc.placeholder((None, 3), "float64", name="x")
+    mixing = [
+        graphc.Graph([x], x - graphc.mean(x, axis=0)),  # a reduction over the batch
+        graphc.Graph([x], graphc.flip(x, 0)),  # reverses the batch
+        graphc.Graph([x], graphc.sum(x, axis=0)),  # an unbatched output
+        graphc.Graph([x], x.T),  # the batch moves to axis 1
+    ]
+    data = np.random.default_rng(0).standard_normal((9, 3))
+    for graph in mixing:
+        assert not is_batch_separable(graph)
+        f = compile_graph(graph, threads=2)
+        assert not f.batch_separable
+        np.testing.assert_allclose(f(data), graph(data), rtol=1e-12)
+
+
+def test_random_numbers_are_not_split() -> None:
+    seed = graphc.placeholder((), "int64", name="seed")
+    x = graphc.placeholder((None, 2), name="x")
+    assert not is_batch_separable(
+        graphc.Graph([seed, x], x + graphc.random_uniform(seed, (None, 2)))
+    )
+
+
+def test_unbatched_inputs_are_shared_by_every_slice() -> None:
+    x = graphc.placeholder((None, 2), "float64", name="x")
+    b = graphc.placeholder((2,), "float64", name="b")
+    graph = graphc.Graph([x, b], x * b)
+    f = compile_graph(graph, threads=2)
+    data = np.arange(20.0).reshape(10, 2)
+    np.testing.assert_array_equal(f(data, np.array([2.0, 3.0])), data * [2.0, 3.0])
