@@ -111,8 +111,29 @@ DUMP_FORMATS = ("text", "dot", "svg", "png")
 PICTURE_FORMATS = ("svg", "png")
 
 
+STAGES = ("graph", "optimized", "llvm", "llvm-opt", "asm")
+
+
 def add_dump_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="a graph saved with Graph.save")
+    parser.add_argument(
+        "--stage",
+        choices=STAGES,
+        default="graph",
+        help="what to show: the graph as saved (default), after graphc.optimize, the LLVM IR as "
+        "generated (llvm) or optimized (llvm-opt), or the assembly (asm)",
+    )
+    parser.add_argument(
+        "--level", type=int, choices=(0, 1, 2), default=2, help="optimization level (optimized)"
+    )
+    parser.add_argument(
+        "--dump-after",
+        metavar="PASS",
+        help="with --stage optimized: print the graph after PASS (a pass name, or 'all')",
+    )
+    parser.add_argument(
+        "--stats", action="store_true", help="with --stage optimized: print per-pass statistics"
+    )
     parser.add_argument(
         "--format",
         choices=DUMP_FORMATS,
@@ -141,17 +162,55 @@ def dump_format(fmt: str | None, output: str | None) -> str:
 
 def run_dump(args: argparse.Namespace) -> int:
     graph = Graph.load(args.file)
+    if args.stage in ("llvm", "llvm-opt", "asm"):
+        from graphc.backend.commands import stage_text  # loads llvmlite only here
+
+        _write_text(stage_text(graph, args.stage), args.output)
+        return 0
+    if args.stage == "optimized":
+        graph, report = graphc.optimize(
+            graph, level=args.level, dump_after=args.dump_after, stats=True
+        )
+        if args.stats:
+            print(report)
     fmt = dump_format(args.format, args.output)
     if fmt in PICTURE_FORMATS:
         output = args.output or str(Path(args.file).with_suffix("." + fmt))
         print(f"wrote {graph.render(output, format=fmt)}")
         return 0
-    text = graph.dump() if fmt == "text" else graph.to_dot()
-    if args.output:
-        with atomic_output(args.output) as out:
+    _write_text(graph.dump() if fmt == "text" else graph.to_dot(), args.output)
+    return 0
+
+
+def _write_text(text: str, output: str | None) -> None:
+    if output:
+        with atomic_output(output) as out:
             out.write((text + "\n").encode())
     else:
         print(text)
+
+
+def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a graph saved with Graph.save")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="an object file (.o) or shared library (.so, needs cc); a C header (.h) and the "
+        "weights (.bin) are written next to it",
+    )
+    parser.add_argument("-O", "--opt-level", type=int, choices=(0, 1, 2, 3), default=3)
+    parser.add_argument("--fast-math", action="store_true", help="allow reassociation etc.")
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    from graphc.backend.commands import compile_file
+
+    for path in compile_file(
+        args.file, args.output, opt_level=args.opt_level, fast_math=args.fast_math
+    ):
+        print(f"wrote {path}")
     return 0
 
 
@@ -165,6 +224,12 @@ COMMANDS: tuple[Command, ...] = (
         "differentiate an expression in every mode and compare",
         diff_command.add_arguments,
         diff_command.run,
+    ),
+    Command(
+        "compile",
+        "compile a saved graph to a .o or .so with a C header",
+        add_compile_arguments,
+        run_compile,
     ),
 )
 
