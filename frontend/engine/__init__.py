@@ -1,0 +1,1 @@
+"""The functional engine: tracing, call history and graph mapping."""

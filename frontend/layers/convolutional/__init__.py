@@ -1,0 +1,6 @@
+"""Convolution layers: Conv1D and Conv2D (channels last)."""
+
+from graphc.frontend.layers.convolutional.conv1d import Conv1D
+from graphc.frontend.layers.convolutional.conv2d import Conv2D
+
+__all__ = ["Conv1D", "Conv2D"]

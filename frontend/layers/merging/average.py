@@ -1,0 +1,31 @@
+"""`Average`: Averages a list of inputs elementwise."""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+from graphc.core import Value
+from graphc.frontend.layers.merging.base_merge import Merge
+
+
+class Average(Merge):
+    """Averages a list of inputs elementwise.
+
+    Input shape: a list of tensors whose shapes broadcast together.
+    Output shape: the broadcast shape.
+
+    >>> import numpy as np
+    >>> Average()([np.array([[1.0, 4.0]]), np.array([[3.0, 2.0]])]).tolist()
+    [[2.0, 3.0]]
+    """
+
+    def merge(self, values: list[Value]) -> Value:
+        return functools.reduce(operator.add, values) * (1.0 / len(values))
+
+
+def average(inputs: Sequence[Any], **kwargs: Any) -> Any:
+    """Functional interface to `Average`: `average([a, b])` is `Average()([a, b])`."""
+    return Average(**kwargs)(inputs)

@@ -1,0 +1,12 @@
+"""Utilities, as `keras.utils`: seeding, serialization registration, sequence padding."""
+
+from graphc.frontend.utils.random_seed import set_random_seed
+from graphc.frontend.utils.sequences import pad_sequences
+from graphc.frontend.utils.serialization import (
+    custom_object_scope,
+    deserialize_keras_object,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
