@@ -15,9 +15,12 @@ inference graph and `model.predict` runs it compiled.
 from graphc.frontend import (
     activations,
     backend,
+    callbacks,
     constraints,
     initializers,
     layers,
+    losses,
+    metrics,
     models,
     regularizers,
     utils,
