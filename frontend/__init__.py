@@ -17,6 +17,7 @@ from graphc.frontend import (
     backend,
     callbacks,
     constraints,
+    datasets,
     initializers,
     layers,
     losses,

@@ -139,7 +139,7 @@ def plot_scaling(mode_rows: list[ModeCost], swell_rows: list[SwellCost], path: s
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from graphc.archive import atomic_output_path
+    from graphc.archive import atomic_output
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for mode, marker in (("forward", "o"), ("reverse", "s")):
@@ -160,8 +160,8 @@ def plot_scaling(mode_rows: list[ModeCost], swell_rows: list[SwellCost], path: s
     right.set_title("expression swell")
     right.legend()
     fig.tight_layout()
-    with atomic_output_path(path) as tmp:
-        fig.savefig(tmp, format=path.rsplit(".", 1)[-1].lower())
+    with atomic_output(path) as out:
+        fig.savefig(out, format=path.rsplit(".", 1)[-1].lower())
     plt.close(fig)
     return path
 

@@ -51,3 +51,10 @@ def test_diff_scaling_prints_both_studies(capsys):
     assert main(["diff", "--scaling"]) == 0
     out = capsys.readouterr().out
     assert "Forward vs reverse mode" in out and "Expression swell" in out
+
+
+def test_diff_scaling_plot_is_written(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "scaling.png"
+    assert main(["diff", "--scaling", "--plot", str(target)]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,5 @@
-"""Utilities, as `keras.utils`: seeding, serialization registration, sequence padding."""
+"""Utilities, as `keras.utils`: seeding, serialization registration, sequence padding, image
+folders as datasets, training curves."""
 
 from graphc.frontend.utils.random_seed import set_random_seed
 from graphc.frontend.utils.sequences import pad_sequences
@@ -10,3 +11,5 @@ from graphc.frontend.utils.serialization import (
     register_keras_serializable,
     serialize_keras_object,
 )
+from graphc.frontend.utils.image_dataset import ImageDataset, image_dataset_from_directory
+from graphc.frontend.utils.plotting import plot_history
