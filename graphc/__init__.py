@@ -39,6 +39,7 @@ from graphc.primitives.cast import *  # noqa: F401,F403
 from graphc.primitives.compare import *  # noqa: F401,F403
 from graphc.primitives.conv import *  # noqa: F401,F403
 from graphc.primitives.elementwise import *  # noqa: F401,F403
+from graphc.primitives.gather import *  # noqa: F401,F403
 from graphc.primitives.linalg import *  # noqa: F401,F403
 from graphc.primitives.random import *  # noqa: F401,F403
 from graphc.primitives.reduce import *  # noqa: F401,F403

@@ -10,6 +10,7 @@ from graphc.backend.lowering import (
     conv,
     elementwise,
     fused,
+    gather,
     linalg,
     random,
     reduce,

@@ -121,13 +121,14 @@ def _gather_scatter(k: Kernel, dense, sliced, indices, axis: int, n: int, accumu
         with k.loop(inner, "t") as t:
             at_dense, at_sliced = b.add(dense_base, t), b.add(sliced_base, t)
             if accumulate:
-                total = _add(k, dense.load(b, at_dense), sliced.load(b, at_sliced))
+                total = add_values(k, dense.load(b, at_dense), sliced.load(b, at_sliced))
                 dense.store(b, at_dense, total)
             else:
                 sliced.store(b, at_sliced, dense.load(b, at_dense))
 
 
-def _add(k: Kernel, x: ir.Value, y: ir.Value) -> ir.Value:
+def add_values(k: Kernel, x: ir.Value, y: ir.Value) -> ir.Value:
+    """x + y for ints or floats (the float add with the kernel's fast-math flags)."""
     return k.b.add(x, y) if isinstance(x.type, ir.IntType) else k.em.fop("fadd", x, y)
 
 

@@ -24,6 +24,7 @@ from graphc.core import PRIMITIVES, Primitive
 from graphc.primitives import compare as cmp
 from graphc.primitives import conv, linalg, random, window
 from graphc.primitives import elementwise as ew
+from graphc.primitives import gather as ga
 from graphc.primitives import reduce as rd
 from graphc.primitives import shape as sh
 from graphc.primitives.cast import cast_p
@@ -283,6 +284,28 @@ ROWS: list[Row] = [
             (((None, 5, 3), (5,)), {"axis": 1, "size": 4}),
             (((2, 3, 2), (2, 3)), {"axis": 0, "size": 6}),
             (((None, 2), (None,)), {"axis": 0, "size": 4}),
+        ),
+        ("T", "int64"),
+        ("finite", "index"),
+    ),
+    Row(
+        "take_along_axis",
+        ga.take_along_axis_p,
+        ALL,
+        (
+            (((None, 5, 3), (None, 4, 3)), {"axis": 1}),
+            (((4, 2), (7, 2)), {"axis": 0}),
+        ),
+        ("T", "int32"),
+        ("any", "index"),
+    ),
+    Row(
+        "scatter_add_along_axis",
+        ga.scatter_add_along_axis_p,
+        NUMERIC,
+        (
+            (((None, 4, 3), (None, 4, 3)), {"axis": 1, "size": 6}),
+            (((3, 2), (3, 2)), {"axis": 0, "size": 2}),
         ),
         ("T", "int64"),
         ("finite", "index"),

@@ -66,6 +66,8 @@ def shape_graph():
         graphc.pad(x, ((0, 0), (1, 0), (0, 2)), constant_values=-np.inf),
         graphc.take(x, idx, axis=1),
         graphc.scatter_add(x[:, :2, :], idx, axis=1, size=6),
+        graphc.take_along_axis(x, graphc.cast(x[:, :2, :] * 4.0, "int32"), axis=1),
+        graphc.scatter_add_along_axis(x[:, :2, :], graphc.cast(x[:, :2, :] * 4.0, "int32"), 1, 5),
         graphc.cast(graphc.dim_size(x, 0), "float32") * x,
     ]
     return [x, idx], outs, [f32(3, 4, 3), np.array([3, -1])]

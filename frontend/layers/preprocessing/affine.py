@@ -11,11 +11,10 @@ filled by `fill_mode`, applied to the integer pixel indices the interpolation re
 - "nearest": (a a a a | a b c d | d d d d);
 - "constant": (k k k k | a b c d | k k k k) with k = `fill_value`.
 
-graphc's `take` gathers with one index array for the whole batch (it has no per-example
-gather), so one call transforms every image of the batch the same way. `random_affine` gives
-each image its own transform by drawing a pool of `POOL_SIZE` random transforms per call and
-choosing one of them per image: each image's parameters are exactly distributed as in Keras
-(uniform over the layer's range), only images of one batch may share a draw.
+A transform's coefficients are scalars (one transform for the whole batch) or (N, 1) values
+(one transform per image); per-image transforms gather with `graphc.take_along_axis`, which
+reads a different pixel index for every image. `random_affine` draws one random transform per
+image, as Keras does.
 """
 
 from __future__ import annotations
@@ -30,9 +29,6 @@ from graphc.errors import ShapeError
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("nearest", "bilinear")
-#: Transforms drawn per call of a random affine layer (see the module docstring).
-POOL_SIZE = 8
-
 #: (a0, a1, a2, b0, b1, b2): output (x, y) reads input (a0 x + a1 y + a2, b0 x + b1 y + b2).
 Affine = Sequence[Value | float]
 
@@ -65,11 +61,12 @@ def affine_transform(
     fill_mode: str = "reflect",
     fill_value: float = 0.0,
 ) -> Value:
-    """Resample a float NHWC batch with one affine transform (the same for every image).
+    """Resample a float NHWC batch with an affine transform, shared or one per image.
 
     Args:
         images: (N, H, W, C) float images; N may be the batch dimension.
-        transform: the six coefficients (a0, a1, a2, b0, b1, b2), floats or scalar Values.
+        transform: the six coefficients (a0, a1, a2, b0, b1, b2): floats or scalar Values for
+            one transform of the whole batch, or (N, 1) Values for one transform per image.
         interpolation: "bilinear" or "nearest".
         fill_mode: "reflect", "wrap", "constant" or "nearest" (see the module docstring).
         fill_value: the value read outside the image when `fill_mode="constant"`.
@@ -109,7 +106,7 @@ def affine_transform(
     filled: Value | float = 0.0  # the total weight of reads outside the image ("constant")
     for row, col, weight in taps:
         index = fix_indices(row, height, fill_mode) * width + fix_indices(col, width, fill_mode)
-        gathered = graphc.take(flat, graphc.cast(index, "int32"), axis=1)
+        gathered = _gather_pixels(flat, graphc.cast(index, "int32"))
         if fill_mode == "constant":
             inside = (row >= 0) & (row <= height - 1) & (col >= 0) & (col <= width - 1)
             weight = 1.0 if weight is None else weight
@@ -132,9 +129,17 @@ def _static_image_shape(images: Value) -> tuple:
     return images.shape
 
 
+def _gather_pixels(flat: Value, index: Value) -> Value:
+    """Pixels of (N, H*W, C) images at (H*W,) shared or (N, H*W) per-image flat indices."""
+    if index.ndim == 1:
+        return graphc.take(flat, index, axis=1)
+    per_channel = graphc.reshape(index, (*index.shape, 1))
+    return graphc.take_along_axis(flat, per_channel, axis=1)
+
+
 def _per_pixel(weight: Value) -> Value:
-    """A per-pixel (H*W,) weight as (H*W, 1), to broadcast over the batch and channels."""
-    return graphc.reshape(weight, (-1, 1))
+    """A per-pixel (H*W,) or (N, H*W) weight with a trailing axis, to broadcast over channels."""
+    return graphc.reshape(weight, (*weight.shape, 1))
 
 
 def random_affine(
@@ -145,13 +150,13 @@ def random_affine(
     fill_mode: str,
     fill_value: float,
 ) -> Value:
-    """Give each image of the batch a random affine transform (see the module docstring).
+    """Give each image of the batch its own random affine transform.
 
     Args:
         images: (N, H, W, C) float images.
         seed: an int64 scalar Value for this call's random numbers.
-        sample_transform: maps a (2,) Value of independent uniform [0, 1) numbers to the six
-            coefficients of one random transform.
+        sample_transform: maps `u`, two independent uniform [0, 1) numbers per image (`u[0]`
+            and `u[1]`, each (N, 1)), to the six coefficients of each image's transform.
         interpolation: "bilinear" or "nearest".
         fill_mode: as `affine_transform`.
         fill_value: as `affine_transform`.
@@ -170,14 +175,8 @@ def random_affine(
     True
     """
     _static_image_shape(images)
-    draws = graphc.random_uniform(seed, (POOL_SIZE, 2), images.dtype)
-    choice = graphc.random_uniform(seed + 1, (images.shape[0], 1, 1, 1), images.dtype)
-    pick = graphc.floor(choice * POOL_SIZE)
-    candidates = [
-        affine_transform(images, sample_transform(draws[k]), interpolation, fill_mode, fill_value)
-        for k in range(POOL_SIZE)
-    ]
-    out = candidates[0]
-    for k in range(1, POOL_SIZE):
-        out = graphc.where(pick == k, candidates[k], out)
-    return out
+    draws = graphc.random_uniform(seed, (images.shape[0], 2), images.dtype)
+    per_image = [draws[:, 0:1], draws[:, 1:2]]  # two independent (N, 1) uniforms per image
+    return affine_transform(
+        images, sample_transform(per_image), interpolation, fill_mode, fill_value
+    )

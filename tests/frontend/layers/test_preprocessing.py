@@ -188,17 +188,19 @@ def test_single_images_and_fresh_transforms_at_every_call():
 
 
 def test_augmentation_in_a_sequential_model_as_in_the_flowers_tutorial():
-    model = Sequential([
-        Input((16, 16, 3)),
-        preprocessing.RandomFlip("horizontal"),
-        preprocessing.RandomRotation(0.1),
-        preprocessing.RandomZoom(0.1),
-        layers.Rescaling(1.0 / 255),
-        layers.Conv2D(4, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(),
-        layers.Flatten(),
-        layers.Dense(2),
-    ])
+    model = Sequential(
+        [
+            Input((16, 16, 3)),
+            preprocessing.RandomFlip("horizontal"),
+            preprocessing.RandomRotation(0.1),
+            preprocessing.RandomZoom(0.1),
+            layers.Rescaling(1.0 / 255),
+            layers.Conv2D(4, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(2),
+        ]
+    )
     x = RNG.integers(0, 255, (4, 16, 16, 3)).astype("float32")
     np.testing.assert_allclose(model.predict(x, verbose=0), model(x), rtol=1e-5, atol=1e-5)
     augmented = model(x, training=True)
@@ -233,3 +235,18 @@ def test_configs_round_trip():
         config = layer.get_config()
         assert type(layer).from_config(config).get_config() == config
     assert preprocessing.RandomRotation(0.1).get_config()["fill_mode"] == "reflect"
+
+
+def test_random_rotation_gives_each_image_its_own_angle():
+    import graphc
+    from graphc.frontend import layers
+    from graphc.frontend.engine.trace import TraceContext
+
+    image = np.random.default_rng(5).random((1, 9, 9, 1)).astype("float32")
+    batch = np.repeat(image, 6, axis=0)
+    x = graphc.placeholder((None, 9, 9, 1), name="x")
+    with TraceContext(training=True, seed=graphc.constant(np.int64(11))):
+        y = layers.RandomRotation(0.2, fill_mode="constant")(x, training=True)
+    out = graphc.Graph([x], y)(batch)
+    distinct = {out[k].tobytes() for k in range(len(out))}
+    assert len(distinct) == len(out)
