@@ -18,9 +18,9 @@ graph(%0 x1: f64[], %1 x2: f64[]) {
 """
 
 from graphc import autodiff, passes, symbolic, testing
-from graphc.compiler import compile
 from graphc import operators as _operators  # noqa: F401  (installs Value's operators)
 from graphc._version import __version__
+from graphc.compiler import compile
 from graphc.core import Primitive, Property, Value, constant, placeholder, scalars
 from graphc.differentiate import grad, hessian, jacobian, jvp, numeric_grad, vjp
 from graphc.errors import (
@@ -33,8 +33,8 @@ from graphc.errors import (
 )
 from graphc.graph import Graph
 from graphc.modes import compare_modes
-from graphc.passes import optimize
 from graphc.nn import *  # noqa: F401,F403
+from graphc.passes import optimize
 from graphc.primitives.cast import *  # noqa: F401,F403
 from graphc.primitives.compare import *  # noqa: F401,F403
 from graphc.primitives.conv import *  # noqa: F401,F403

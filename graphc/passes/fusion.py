@@ -325,9 +325,7 @@ def _grow(
     if len(computing) < 2:
         return None
     order = sorted(members, key=lambda m: (m != anchor, step[m]))
-    operands = tuple(
-        dict.fromkeys(o for m in order for o in graph.operands(m) if o not in members)
-    )
+    operands = tuple(dict.fromkeys(o for m in order for o in graph.operands(m) if o not in members))
     kind = "elementwise" if anchor is None else "epilogue"
     out_shape = graph.type(root).shape
     if anchor is not None:
@@ -346,17 +344,13 @@ def _body(graph: Graph, group: FusionGroup) -> Graph:
     for operand in group.operands:
         t = graph.type(operand)
         ids[operand] = len(ids)
-        body.add_node(
-            ids[operand], primitive=input_p, attrs={"type": t}, type=t, name=None
-        )
+        body.add_node(ids[operand], primitive=input_p, attrs={"type": t}, type=t, name=None)
     for member in group.members:
         ids[member] = len(ids)
         body.add_node(ids[member], **graph.nx.nodes[member])
         for key, operand in enumerate(graph.operands(member)):
             body.add_edge(ids[operand], ids[member], key=key)
-    return Graph.from_nx(
-        body, range(len(group.operands)), [ids[group.root]], single_output=True
-    )
+    return Graph.from_nx(body, range(len(group.operands)), [ids[group.root]], single_output=True)
 
 
 register_pass("fuse", fuse, "fuse elementwise ops and matmul/conv epilogues into fused nodes")

@@ -255,9 +255,7 @@ class PassManager:
         if not isinstance(new, Graph):
             raise GraphError(f"pass {info.name} returned a {type(new).__name__}, not a Graph")
         changed = new is not graph
-        report.rows.append(
-            PassRow(info.name + label, len(graph), len(new), seconds, changed, note)
-        )
+        report.rows.append(PassRow(info.name + label, len(graph), len(new), seconds, changed, note))
         if self.verify and changed:
             _verify(new, f"after pass {info.name}")
         if info.name in self.dump_after:

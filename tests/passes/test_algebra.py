@@ -58,8 +58,11 @@ FIRES = [
         lambda x, y: graphc.where(graphc.logical_not(x > y), x, y),
         lambda x, y: graphc.where(x > y, y, x),
     ),
-    ("max(max(x, 1), 2)", lambda x, y: graphc.maximum(graphc.maximum(x, 1.0), 2.0),
-     lambda x, y: graphc.maximum(x, 2.0)),
+    (
+        "max(max(x, 1), 2)",
+        lambda x, y: graphc.maximum(graphc.maximum(x, 1.0), 2.0),
+        lambda x, y: graphc.maximum(x, 2.0),
+    ),
     ("2 + 3 folds", lambda x, y: x * (graphc.constant(2.0) + 3.0), lambda x, y: x * 5.0),
 ]
 

@@ -54,8 +54,16 @@ def test_stats_report_a_row_per_pass_run():
     assert report.rows[-1].nodes_after == len(result)
     assert report.memory_plan is not None
     text = str(report)
-    assert text.splitlines()[0].split() == ["pass", "nodes", "before", "nodes", "after", "time",
-                                            "(ms)", "notes"]
+    assert text.splitlines()[0].split() == [
+        "pass",
+        "nodes",
+        "before",
+        "nodes",
+        "after",
+        "time",
+        "(ms)",
+        "notes",
+    ]
     assert "planned vs" in text and text.splitlines()[-1].startswith("total")
 
 

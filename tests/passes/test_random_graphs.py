@@ -57,8 +57,11 @@ def _compatible(a: graphc.Value, b: graphc.Value) -> bool:
 
 def _step(data: st.DataObject, pool: list[graphc.Value]) -> graphc.Value:
     pick = lambda: data.draw(st.sampled_from(pool))  # noqa: E731
-    kind = data.draw(st.sampled_from(["unary", "binary", "constant", "pow", "select", "shape",
-                                      "reduce", "zeros", "integer"]))
+    kind = data.draw(
+        st.sampled_from(
+            ["unary", "binary", "constant", "pow", "select", "shape", "reduce", "zeros", "integer"]
+        )
+    )
     v = pick()
     if kind == "unary":
         return data.draw(st.sampled_from(UNARY))(v)

@@ -86,9 +86,7 @@ def test_single_user_counts_operand_slots_and_outputs(temporary):
     once = exp_p.bind(x, name="once")
     twice = exp_p.bind(x, name="twice")
     output = exp_p.bind(x, name="output")
-    g = graphc.Graph(
-        [x], [graphc.log(once), graphc.log(twice) + twice, graphc.log(output), output]
-    )
+    g = graphc.Graph([x], [graphc.log(once), graphc.log(twice) + twice, graphc.log(output), output])
     apply_rewrites(g, only("test_record_users"))
     assert seen == {"once": True, "twice": False, "output": False}
 

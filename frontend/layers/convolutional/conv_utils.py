@@ -47,7 +47,7 @@ def _is_int(value: Any) -> bool:
 
 
 def standardize_padding(padding: Any, allow_causal: bool = False) -> str:
-    """"valid", "same" (or "causal" for 1-D convolutions), case-insensitive.
+    """Padding as "valid", "same" (or "causal" for 1-D convolutions), case-insensitive.
 
     >>> standardize_padding("SAME")
     'same'
@@ -87,9 +87,7 @@ def standardize_data_format(data_format: Any, who: str) -> str:
     return mode
 
 
-def output_length(
-    length: Dim, window: int, padding: str, stride: int, dilation: int = 1
-) -> Dim:
+def output_length(length: Dim, window: int, padding: str, stride: int, dilation: int = 1) -> Dim:
     """The output length of a strided window over one axis, as Keras computes it.
 
     >>> output_length(28, 3, "valid", 1), output_length(28, 3, "same", 2)

@@ -130,11 +130,15 @@ class BatchNormalization(Layer):
                 name="beta",
             )
         self.moving_mean = self.add_weight(
-            shape=shape, initializer=self.moving_mean_initializer, trainable=False,
+            shape=shape,
+            initializer=self.moving_mean_initializer,
+            trainable=False,
             name="moving_mean",
         )
         self.moving_variance = self.add_weight(
-            shape=shape, initializer=self.moving_variance_initializer, trainable=False,
+            shape=shape,
+            initializer=self.moving_variance_initializer,
+            trainable=False,
             name="moving_variance",
         )
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: features})
@@ -194,9 +198,7 @@ class BatchNormalization(Layer):
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
-            "moving_variance_initializer": initializers.serialize(
-                self.moving_variance_initializer
-            ),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
             "beta_constraint": constraints.serialize(self.beta_constraint),

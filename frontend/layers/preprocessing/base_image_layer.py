@@ -82,8 +82,7 @@ def factor_range(who: str, name: str, factor: Any) -> tuple[float, float]:
     else:
         bounds = ()
     if not bounds or not all(
-        isinstance(b, (int, float)) and not isinstance(b, bool) and -1.0 <= b <= 1.0
-        for b in bounds
+        isinstance(b, (int, float)) and not isinstance(b, bool) and -1.0 <= b <= 1.0 for b in bounds
     ):
         raise ValueError(
             f"{who}: the `{name}` argument should be a number (or a list of two numbers) in "

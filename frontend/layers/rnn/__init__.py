@@ -18,7 +18,6 @@ __all__ = [
 ]
 
 
-
 def known_layer_classes() -> dict[str, type]:
     """Layer classes by name for deserializing the layers and cells inside RNN configs:
     every built-in layer, including the classes of this package.

@@ -165,8 +165,7 @@ class RNN(Layer):
         states = [cast(s, sequences.dtype) for s in tree.flatten(initial_state)]
         if len(states) != len(self.state_size):
             raise ValueError(
-                f"{self._who()} expects {len(self.state_size)} initial state(s), got "
-                f"{len(states)}"
+                f"{self._who()} expects {len(self.state_size)} initial state(s), got {len(states)}"
             )
         return states
 

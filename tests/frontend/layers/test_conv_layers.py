@@ -106,8 +106,11 @@ def _pair(value):
     [
         ({"filters": 3, "kernel_size": 3}, (2, 8, 2), (2, 6, 3)),
         ({"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 7, 3), (2, 4, 2)),
-        ({"filters": 2, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (2, 9, 2),
-         (2, 9, 2)),
+        (
+            {"filters": 2, "kernel_size": 3, "padding": "causal", "dilation_rate": 2},
+            (2, 9, 2),
+            (2, 9, 2),
+        ),
     ],
 )
 def test_conv1d_matches_explicit_loops(kwargs, input_shape, output_shape):

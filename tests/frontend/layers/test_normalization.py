@@ -102,7 +102,10 @@ def test_batch_norm_parameter_counts_and_config():
     layer(Input((7, 7, 32)))
     assert layer.count_params() == 4 * 32 and len(layer.trainable_weights) == 2
     assert [w.name for w in layer.weights] == [
-        "bn/gamma", "bn/beta", "bn/moving_mean", "bn/moving_variance"
+        "bn/gamma",
+        "bn/beta",
+        "bn/moving_mean",
+        "bn/moving_variance",
     ]
     config = layer.get_config()
     assert (config["axis"], config["momentum"], config["epsilon"]) == (-1, 0.9, 1e-5)

@@ -24,8 +24,11 @@ def pool2d_reference(x, pool, strides, padding, reducer):
     out = np.zeros((x.shape[0], out_h, out_w, x.shape[3]))
     for i in range(out_h):
         for j in range(out_w):
-            window = padded[:, i * strides[0] : i * strides[0] + pool[0],
-                            j * strides[1] : j * strides[1] + pool[1]]
+            window = padded[
+                :,
+                i * strides[0] : i * strides[0] + pool[0],
+                j * strides[1] : j * strides[1] + pool[1],
+            ]
             out[:, i, j] = (np.nanmax if reducer == "max" else np.nanmean)(window, axis=(1, 2))
     return out
 
@@ -34,8 +37,9 @@ def pool1d_reference(x, pool, stride, padding, reducer):
     return pool2d_reference(x[:, None], (1, pool), (1, stride), padding, reducer)[:, 0]
 
 
-@pytest.mark.parametrize("reducer, cls", [("max", layers.MaxPooling2D),
-                                          ("mean", layers.AveragePooling2D)])
+@pytest.mark.parametrize(
+    "reducer, cls", [("max", layers.MaxPooling2D), ("mean", layers.AveragePooling2D)]
+)
 @pytest.mark.parametrize(
     "kwargs, input_shape, output_shape",
     [
@@ -62,8 +66,9 @@ def test_pooling2d_matches_explicit_loops(reducer, cls, kwargs, input_shape, out
     )
 
 
-@pytest.mark.parametrize("reducer, cls", [("max", layers.MaxPooling1D),
-                                          ("mean", layers.AveragePooling1D)])
+@pytest.mark.parametrize(
+    "reducer, cls", [("max", layers.MaxPooling1D), ("mean", layers.AveragePooling1D)]
+)
 @pytest.mark.parametrize(
     "kwargs, input_shape, output_shape",
     [

@@ -29,6 +29,7 @@ def lstm_step(weights):
 
     def step(x, states):
         h, c = states
+
         def gate(k):
             return x @ block(kernel, k) + h @ block(recurrent, k) + block(bias, k)
 
@@ -87,8 +88,7 @@ CASES = [
 
 @pytest.mark.parametrize("cls, extra, make_step, num_states", CASES)
 @pytest.mark.parametrize("return_sequences", [False, True])
-def test_rnn_layers_match_their_step_equations(cls, extra, make_step, num_states,
-                                                return_sequences):
+def test_rnn_layers_match_their_step_equations(cls, extra, make_step, num_states, return_sequences):
     units = 3
 
     def reference(x, weights):
