@@ -178,16 +178,17 @@ def read_archive(
     Everything is validated before it is trusted (see the module docstring); the limits
     bound the memory a hostile file can make the reader allocate.
     """
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = _checked_members(path, zf, max_members)
-            document = _read_document(path, zf, infos, max_document_bytes)
-            arrays = _read_arrays(path, zf, infos, max_array_bytes)
-    except _ZIP_ERRORS as exc:
-        raise SerializationError(
-            f"{path}: not a readable graphc file (not a zip archive, or truncated or "
-            f"corrupted): {exc}"
-        ) from None
+    with open(path, "rb") as file:  # a missing or unreadable file is an OSError, as for open()
+        try:
+            with zipfile.ZipFile(file) as zf:
+                infos = _checked_members(path, zf, max_members)
+                document = _read_document(path, zf, infos, max_document_bytes)
+                arrays = _read_arrays(path, zf, infos, max_array_bytes)
+        except (*_ZIP_ERRORS, OSError) as exc:  # OSError: a damaged offset seeks before 0
+            raise SerializationError(
+                f"{path}: not a readable graphc file (not a zip archive, or truncated or "
+                f"corrupted): {exc}"
+            ) from None
     return document, arrays
 
 

@@ -44,7 +44,8 @@ def as_dtype(dtype: DTypeLike) -> np.dtype:
     except TypeError as exc:
         raise DTypeError(f"unknown dtype {dtype!r}; expected one of {supported_names()}") from exc
     if result not in SUPPORTED:
-        raise DTypeError(f"unsupported dtype {result.name}; expected one of {supported_names()}")
+        name = result.name if result.isnative else f"{result.str} (non-native byte order)"
+        raise DTypeError(f"unsupported dtype {name}; expected one of {supported_names()}")
     return result
 
 

@@ -124,14 +124,18 @@ def _parse(text: str) -> ast.Expression:
         )
     if not text.strip():
         raise ExpressionError("the expression is empty")
-    if text.count("(") > MAX_DEPTH:
+    if _parenthesis_depth(text) > MAX_DEPTH:
         raise ExpressionError(f"the expression nests more than {MAX_DEPTH} parentheses")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         pointer = f" (column {exc.offset})" if exc.offset else ""
         raise ExpressionError(f"syntax error in expression{pointer}: {exc.msg}") from None
-    except (RecursionError, MemoryError, ValueError) as exc:
+    except (RecursionError, MemoryError):  # Python's parser gives up on deep nesting
+        raise ExpressionError(
+            f"the expression nests too deeply to parse; at most {MAX_DEPTH} levels are accepted"
+        ) from None
+    except ValueError as exc:
         raise ExpressionError(f"the expression cannot be parsed: {exc}") from None
     count = sum(1 for _ in ast.walk(tree))
     if count > MAX_NODES:
@@ -139,6 +143,22 @@ def _parse(text: str) -> ast.Expression:
             f"the expression has {count} syntax nodes; at most {MAX_NODES} are accepted"
         )
     return tree
+
+
+def _parenthesis_depth(text: str) -> int:
+    """The deepest nesting of parentheses (checked before Python's parser sees the text).
+
+    >>> _parenthesis_depth("sin(x) + (cos(x) * 2)")
+    2
+    """
+    depth = deepest = 0
+    for char in text:
+        if char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
 
 
 class _Builder:

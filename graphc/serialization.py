@@ -278,8 +278,9 @@ class _Loader:
             isinstance(shape, list) and all(d is None or _is_int(d) for d in shape),
             f"{where}: the shape must be a list of ints and null, got {shape!r}",
         )
+        checked = self.dtype(dtype, where)
         try:
-            return TensorType(shape, self.dtype(dtype, where))
+            return TensorType(shape, checked)
         except (ValueError, TypeError) as exc:
             self.fail(f"{where}: {exc}")
 
@@ -322,7 +323,10 @@ class _Loader:
             f"{where}: refers to the array {payload!r}, which the file does not hold",
         )
         self.used_arrays.add(payload)
-        return ConstantArray(self.arrays[payload])
+        array = self.arrays[payload]
+        if not array.dtype.isnative:  # written on a machine of the other byte order
+            array = array.astype(array.dtype.newbyteorder("="))
+        return ConstantArray(array)
 
     def tagged_scalar(self, payload: Any, where: str, depth: int) -> np.generic:
         self.expect(

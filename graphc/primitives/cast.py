@@ -22,7 +22,8 @@ from graphc.types import TensorType
 __all__ = ["cast"]
 
 # cast(x, dtype): convert each element to `dtype` (numpy `astype`: floats truncate toward zero
-# into ints, nonzero becomes True in bool).
+# into ints, nonzero becomes True in bool). A float outside the int's range saturates to its
+# minimum or maximum and nan becomes 0, as in compiled code (numpy's own result is not portable).
 cast_p = Primitive("cast", Property.ELEMENTWISE)
 
 
@@ -33,7 +34,21 @@ def _cast_shape_rule(x: TensorType, *, dtype: np.dtype) -> TensorType:
 
 @cast_p.def_impl
 def _cast_impl(x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
+    if x.dtype.kind == "f" and dtype in dtypes.INTEGERS:
+        return _saturating_cast(x, dtype)
     return x.astype(dtype)
+
+
+def _saturating_cast(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Float to int, truncating; out-of-range values saturate and nan gives 0."""
+    info = np.iinfo(dtype)
+    too_big = x >= -float(info.min)  # 2**31 or 2**63: exact in every float dtype
+    too_small = x < float(info.min)
+    outside = too_big | too_small | np.isnan(x)
+    result = np.asarray(np.where(outside, 0, x).astype(dtype))
+    result[too_big] = info.max
+    result[too_small] = info.min
+    return result
 
 
 def _cast_jvp(primals: tuple[Value], tangents: tuple, out: Value, *, dtype: np.dtype) -> Any:

@@ -234,7 +234,22 @@ div_p = binary_primitive("div", np.divide, FLOAT)  # true division, floats only
 defpartials(div_p, lambda x, y, out: 1 / y, lambda x, y, out: -out / y)
 defsympy(div_p, lambda sp, x, y: x / y)
 
-pow_p = binary_primitive("pow", np.power, NUMERIC)  # x ** y
+
+def _power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """numpy's power, wrapping for ints; an integer power with a negative exponent (numpy
+    raises) is the truncated real result: 1 for base 1, +-1 for base -1, else 0, as compiled."""
+    if x.dtype.kind not in "iu":
+        return np.power(x, y)
+    negative = y < 0
+    result = np.power(x, np.where(negative, 0, y).astype(y.dtype, copy=False))
+    if not negative.any():
+        return result
+    minus_one = np.where(y % 2 == 0, 1, -1)
+    reciprocal = np.where(x == 1, 1, np.where(x == -1, minus_one, 0))
+    return np.where(negative, reciprocal, result).astype(result.dtype, copy=False)
+
+
+pow_p = binary_primitive("pow", _power, NUMERIC)  # x ** y
 # d/dx = y * x**(y-1), taken as 0 where y == 0 (so 0**0 has derivative 0, not nan);
 # d/dy = log(x) * x**y, with log(0) replaced by 0 where x == 0 (the limit along y > 0).
 defpartials(
