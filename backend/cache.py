@@ -4,7 +4,8 @@ The key is the sha256 of everything that determines the machine code: the graph'
 (primitives, operands, types, attributes, names; constants by shape and dtype only, because
 weights are passed by pointer, except one-element constants, which are IR literals and so are
 keyed by value), the code generation options, the host CPU name and features, and the
-llvmlite, LLVM, graphc and backend ABI versions.
+llvmlite, LLVM and graphc versions, and a digest of the backend's own source files (so an
+entry written by a different code generator, even an unreleased edit of it, is never reused).
 
 Entries live in `$GRAPHC_CACHE_DIR` (default `~/.cache/graphc`) as `<key>.o`: a header line
 with the payload's sha256, then the object code. Writes go to a temporary file in the same
@@ -15,6 +16,7 @@ optimization: when the directory cannot be written, compilation proceeds without
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -28,8 +30,6 @@ from graphc.core import ConstantArray, constant_p
 from graphc.graph import Graph
 from graphc.types import TensorType
 
-#: Bump when the generated code's ABI or semantics change, to invalidate old entries.
-BACKEND_VERSION = "1"
 CACHE_ENV = "GRAPHC_CACHE_DIR"
 MAGIC = b"graphc-object-cache 1 sha256="
 
@@ -47,9 +47,24 @@ def cache_key(fingerprint: str, *parts: object) -> str:
     True
     """
     digest = hashlib.sha256()
-    for part in (f"graphc {__version__} backend {BACKEND_VERSION}", fingerprint, *parts):
+    for part in (f"graphc {__version__} backend {backend_source_digest()}", fingerprint, *parts):
         digest.update(str(part).encode())
         digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def backend_source_digest() -> str:
+    """sha256 of the backend package's Python sources: the code generator's exact version.
+
+    >>> len(backend_source_digest())
+    64
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(source.read_bytes())
     return digest.hexdigest()
 
 

@@ -11,7 +11,7 @@ the optimized IR and the assembly keep one readable function per node.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llvmlite import ir
 
@@ -33,6 +33,7 @@ class CodegenOptions:
 
     opt_level: int = 3
     fast_math: bool = False
+    threads: int = 1  # threads one kernel may use (backend.parallel)
 
 
 def emit_module(
@@ -117,7 +118,8 @@ class _Entry:
                 self.pointers[home] = self.slot_pointers[home.index]
             else:
                 self.pointers[home] = self._argument(self.program.arg_slot(home), name)
-        return Operand(node_type, name, pointer=self.pointers[home])
+        layout = self.program.layouts.get(node, "rows")
+        return Operand(node_type, name, pointer=self.pointers[home], layout=layout)
 
     def _call(self, kernel: ir.Function, out: Operand, operands: list[Operand]) -> None:
         pointers = [o.pointer for o in [out, *operands] if not o.is_literal]
@@ -151,7 +153,7 @@ def _kernel_function(
         param = next(params)
         param.name = operand.name
         param.add_attribute("noalias")
-        local.append(Operand(operand.type, operand.name, pointer=param))
+        local.append(replace(operand, pointer=param))
     batch = next(params)
     batch.name = "batch"
     builder = ir.IRBuilder(function.append_basic_block("entry"))
@@ -165,6 +167,7 @@ def _kernel_function(
         batch=batch,
         name=node_name,
         scratch=local[-1] if scratch else None,
+        threads=options.threads,
     )
     return function, kernel
 

@@ -2,14 +2,18 @@
 
 A call goes through four steps, all before any native code runs:
 
-1. `graphc.arguments.check_arguments` (the interpreter's policy): argument count, dtype with
+1. The arguments are validated. An ordinary call (C-contiguous arrays of the exact dtype and
+   shape, floats for scalar inputs) is recognized by a few attribute checks
+   (`backend.calling.CallPlan.check`); anything else goes through
+   `graphc.arguments.check_arguments` (the interpreter's policy): argument count, dtype with
    the documented casts, exact static dims, one batch size; non-contiguous arrays are copied.
 2. Outputs are allocated, or the caller's `out=` arrays are checked: exact shape and dtype,
    C-contiguous, writeable, not overlapping an input or each other.
-3. The workspace for intermediates is allocated (its size depends on the batch).
-4. The pointer array (inputs, outputs, weights, workspace) is passed to
-   `graphc_main(args, batch)` through ctypes, which releases the GIL, so other Python threads
-   run meanwhile; with `threads=k` a batch-separable graph runs as k calls on batch slices.
+3. The calling thread's pointer array (inputs, outputs, weights, workspace) is updated; its
+   workspace for intermediates is reused from the previous call when large enough.
+4. `graphc_main(args, batch)` is called through ctypes, which releases the GIL, so other
+   Python threads run meanwhile; with `threads=k` a batch-separable graph runs as k calls on
+   batch slices.
 """
 
 from __future__ import annotations
@@ -26,14 +30,14 @@ import numpy as np
 
 from graphc.arguments import check_arguments
 from graphc.backend import jit
+from graphc.backend.calling import CallPlan
 from graphc.backend.codegen import ENTRY, CodegenOptions, emit_module
-from graphc.backend.layout import ALIGNMENT
 from graphc.backend.program import Program
 from graphc.errors import InputError
 from graphc.graph import Graph
 from graphc.types import TensorType, format_shape
 
-_ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p), ctypes.c_int64)
+_ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64)
 
 
 class Compiled:
@@ -90,9 +94,15 @@ class Compiled:
         self._input_types = self.graph.input_types
         self._input_names = self.graph.input_names
         self._output_types = self.graph.output_types
-        self._weight_pointers = [w.ctypes.data for _, w in program.weights]  # program owns them
         self._executor: ThreadPoolExecutor | None = None
+        self._splits = batch_separable and threads > 1
         self._workspace_sizes = lru_cache(maxsize=64)(program.layout.size)
+        self._plan = CallPlan(
+            self._input_types,
+            self._output_types,
+            [w.ctypes.data for _, w in program.weights],  # the program owns the weights
+            self._workspace_sizes,  # not the bound method: that would be a reference cycle
+        )
 
     def __repr__(self) -> str:
         ins = ", ".join(str(t) for t in self._input_types)
@@ -103,6 +113,11 @@ class Compiled:
 
     def __call__(self, *args: Any, out: Any = None) -> np.ndarray | list[np.ndarray]:
         """Run the native code on validated arguments; see the module docstring."""
+        batch = self._plan.check(args) if out is None else None
+        if batch is not None and (batch < 2 or not self._splits):
+            frame, outputs, _keep = self._plan.prepare(args, batch)
+            self._entry(frame.address, batch)
+            return outputs[0] if self.graph.single_output else outputs
         arrays, batch = check_arguments(
             self._input_types, self._input_names, args, what="compiled graph"
         )
@@ -166,14 +181,9 @@ class Compiled:
     def _call_native(
         self, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], batch: int
     ) -> None:
-        size = self.workspace_size(batch)
-        workspace = _aligned_empty(size) if size else None
-        pointers = [a.ctypes.data for a in inputs]
-        pointers += [o.ctypes.data for o in outputs]
-        pointers += self._weight_pointers
-        pointers.append(workspace.ctypes.data if workspace is not None else None)
-        args = (ctypes.c_void_p * len(pointers))(*pointers)
-        self._entry(args, batch)
+        frame = self._plan.frame()
+        self._plan.fill(frame, inputs, outputs, batch)
+        self._entry(frame.address, batch)
 
     def workspace_size(self, batch: int = 0) -> int:
         """Bytes of scratch memory a call with this batch size uses."""
@@ -234,10 +244,3 @@ def _check_out(
     for other, what in [(x, "an input") for x in inputs] + [(e, "another output") for e in earlier]:
         if np.may_share_memory(array, other):
             raise InputError(f"{label}: the array overlaps {what}; pass a separate buffer")
-
-
-def _aligned_empty(nbytes: int) -> np.ndarray:
-    """Uninitialized bytes starting at a multiple of `ALIGNMENT`."""
-    raw = np.empty(nbytes + ALIGNMENT, np.uint8)
-    start = -raw.ctypes.data % ALIGNMENT
-    return raw[start : start + nbytes]

@@ -65,7 +65,9 @@ def compile_graph(
         level = min(opt_level, 2)
         graph = clock("passes", lambda: passes.optimize(graph, level, fast_math=fast_math))
     program = clock("plan", lambda: Program(graph, planned_slots))
-    options = CodegenOptions(opt_level, fast_math)
+    separable = is_batch_separable(graph)
+    # threads split the batch of a separable graph, else the work of each large kernel
+    options = CodegenOptions(opt_level, fast_math, 1 if separable else threads or 1)
     target = jit.host()
     key = disk_cache.cache_key(
         disk_cache.fingerprint(graph, frozenset(program.literals)),
@@ -94,7 +96,7 @@ def compile_graph(
         object_code,
         options,
         threads=threads or 1,
-        batch_separable=is_batch_separable(graph),
+        batch_separable=separable,
         from_cache=from_cache,
         timings=timings,
         ir_text=ir_text,

@@ -36,12 +36,15 @@ class Operand:
         name: a readable IR name (from the graph node's name).
         pointer: the array's address (None for a literal).
         literal: the single value of a one-element constant, emitted as an IR constant.
+        layout: how the array is stored: "rows" (C order), or for matmul operands "transposed"
+            (the last two axes exchanged) or "panels" (see `backend.gemm_operands`).
     """
 
     type: TensorType
     name: str
     pointer: ir.Value | None = None
     literal: Any = None
+    layout: str = "rows"
 
     @property
     def dtype(self) -> np.dtype:
@@ -83,6 +86,7 @@ class Kernel:
         batch: the runtime batch size (i64).
         scratch: a private workspace array, for primitives that declare one (see
             `lowering.registry.SCRATCH_RULES`).
+        threads: how many threads the kernel may use (`backend.parallel`).
     """
 
     b: ir.IRBuilder
@@ -94,6 +98,7 @@ class Kernel:
     batch: ir.Value
     name: str | None = None
     scratch: Operand | None = None
+    threads: int = 1
 
     def value(self, extent: Extent | int, name: str = "") -> ir.Value:
         """The i64 value of an extent (a polynomial of the batch) at the current position."""

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from graphc.backend.extents import Extent, element_count
+from graphc.backend.gemm_operands import PANELS, TRANSPOSED, operand_layouts, pack_panels
 from graphc.backend.irtypes import itemsize
 from graphc.backend.layout import Layout
 from graphc.backend.lowering.registry import scratch_type
@@ -63,6 +64,9 @@ class Program:
         self.kernels: list[int] = []
         self.copies: list[tuple[int, int]] = []  # (output index, node whose value it gets)
         self.scratch: dict[int, tuple[Home, TensorType]] = {}
+        # transposed views and packed weights of matmul operands (backend.gemm_operands)
+        self.layouts = operand_layouts(graph)
+        views = {n: graph.operands(n)[0] for n, kind in self.layouts.items() if kind == TRANSPOSED}
         for index, node in enumerate(graph.inputs):
             self.homes[node] = Home("input", index)
         for index, node in enumerate(graph.outputs):
@@ -78,13 +82,17 @@ class Program:
             if prim is constant_p:
                 self._place_constant(node)
                 continue
-            self.kernels.append(node)
+            if node not in views:
+                self.kernels.append(node)
             if node not in self.homes:
                 intermediates.append(node)
         slots = memory_plan(graph, intermediates) if memory_plan else [[n] for n in intermediates]
+        slots = _without_views(slots, views)
         for slot, nodes in enumerate(slots):
             for node in nodes:
                 self.homes[node] = Home("workspace", slot)
+        for view, source in views.items():  # a view is its source's buffer
+            self.homes[view] = self.homes[source]
         sizes = [[self.nbytes(n) for n in nodes] for nodes in slots]
         for node in self.kernels:
             needed = scratch_type(graph.primitive(node), graph.attrs(node), graph.type(node))
@@ -100,6 +108,8 @@ class Program:
             self.homes[node] = Home("literal")
         else:
             self.homes[node] = Home("weight", len(self.weights))
+            if self.layouts.get(node) == PANELS:  # packed once, here, for the GEMM
+                array = pack_panels(array)
             self.weights.append((node, np.ascontiguousarray(array)))
 
     def nbytes(self, node: int) -> Extent:
@@ -160,6 +170,15 @@ class Program:
             parts += ops[:FUSED_NAME_OPS]
         name = ir_identifier(self.graph.node_name(node))
         return "_".join(parts + ([name] if name else []))
+
+
+def _without_views(slots: list[list[int]], views: dict[int, int]) -> list[list[int]]:
+    """The slots without the views (they have no buffer of their own); a view's source gets a
+    slot of its own, so it lives until the view's last reader."""
+    sources = set(views.values())
+    kept = [[n for n in nodes if n not in views and n not in sources] for nodes in slots]
+    own = [[n] for nodes in slots for n in nodes if n in sources]
+    return [nodes for nodes in kept if nodes] + own
 
 
 def type_nbytes(t: TensorType) -> Extent:

@@ -1,10 +1,13 @@
-"""Lowering of `conv` (NHWC input, HWIO kernel): a direct loop nest, channels innermost.
+"""Lowering of `conv` (NHWC input, HWIO kernel) as an implicit GEMM (`backend.gemm`).
 
-For each output pixel (n, oh, ow) the output channels are zeroed, then for each kernel tap
-(kh, kw) whose input pixel exists (inside the input, and on the lhs-dilation grid), each input
-channel's value times the kernel row for that channel is added to the pixel's output channels
-of its group. The innermost loop runs over output channels, contiguous in both the kernel and
-the output, so it vectorizes.
+For each feature group g, the output is a matrix product
+    out[pixel, g*Og + o] = sum_q patches[pixel, q] * w[q, g*Og + o]
+with one row per output pixel (n, oh, ow), q = (kh, kw, c) running over the kernel taps and
+the group's input channels, and the kernel read as a (KH*KW*Ig) x O matrix (row stride O).
+The *patches* matrix (im2col) is never built: its panels are packed straight from the input
+(`Patches.panel`), with zeros where a tap falls into the padding or between the pixels
+of a dilated input. A 1x1 convolution with unit strides and no padding needs no patches at
+all: its input already is the matrix.
 
 A tap reads input row ih_d = oh*sh - pad_top + kh*dh of the *dilated* input, which holds real
 data only where ih_d is a multiple of the lhs dilation; those are row ih_d / lhs_dilation.
@@ -12,18 +15,30 @@ data only where ih_d is a multiple of the lhs dilation; those are row ih_d / lhs
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from llvmlite import ir
 
-from graphc.backend.extents import Extent
-from graphc.backend.irtypes import I64, constant
-from graphc.backend.kernel import Kernel
-from graphc.backend.lowering.linalg import multiply_add
+from graphc.backend.extents import Extent, element_count
+from graphc.backend.gemm import (
+    Anchor,
+    Buffers,
+    Gemm,
+    Matrix,
+    PanelAddress,
+    PanelSource,
+    TileEpilogue,
+    element_at,
+    emit_gemm,
+    i64,
+    register_anchor,
+)
+from graphc.backend.irtypes import constant
+from graphc.backend.kernel import Kernel, Operand
+from graphc.backend.loops import for_range
 from graphc.backend.lowering.registry import register_lowering
+from graphc.backend.parallel import Part
 from graphc.primitives.conv import conv_p
-
-
-def _c(value: int) -> ir.Constant:
-    return ir.Constant(I64, value)
 
 
 def input_coordinate(
@@ -40,77 +55,188 @@ def input_coordinate(
     """(whether the tap hits real input data, the input coordinate) along one spatial axis."""
     b = k.b
     dilated = b.add(
-        b.sub(b.mul(out_index, _c(stride)), _c(pad)), b.mul(tap, _c(rate)), name=f"{name}_d"
+        b.sub(b.mul(out_index, i64(stride)), i64(pad)), b.mul(tap, i64(rate)), name=f"{name}_d"
     )
     extent = (size - 1) * lhs_dilation + 1 if size else 0
-    inside = b.and_(b.icmp_signed(">=", dilated, _c(0)), b.icmp_signed("<", dilated, _c(extent)))
+    inside = b.and_(b.icmp_signed(">=", dilated, i64(0)), b.icmp_signed("<", dilated, i64(extent)))
     if lhs_dilation == 1:
         return inside, dilated
-    on_grid = b.icmp_signed("==", b.urem(dilated, _c(lhs_dilation)), _c(0))
-    return b.and_(inside, on_grid), b.udiv(dilated, _c(lhs_dilation), name=name)
+    on_grid = b.icmp_signed("==", b.urem(dilated, i64(lhs_dilation)), i64(0))
+    return b.and_(inside, on_grid), b.udiv(dilated, i64(lhs_dilation), name=name)
 
 
-def lower_conv(k: Kernel) -> None:
+@dataclass(frozen=True)
+class ConvGeometry:
+    """The static facts of a conv node, read from its operand types and attributes."""
+
+    height: int
+    width: int
+    channels: int
+    kernel_h: int
+    kernel_w: int
+    group_in: int
+    out_channels: int
+    groups: int
+    out_h: int
+    out_w: int
+    strides: tuple[int, int]
+    pads: tuple[int, int]
+    lhs_dilation: tuple[int, int]
+    rhs_dilation: tuple[int, int]
+
+    @classmethod
+    def of(cls, k: Kernel) -> ConvGeometry:
+        lhs, rhs = k.operands
+        _, height, width, channels = lhs.type.shape
+        kernel_h, kernel_w, group_in, out_channels = rhs.type.shape
+        _, out_h, out_w, _ = k.out.type.shape
+        (pt, _), (pl, _) = k.attrs["padding"]
+        return cls(
+            height,
+            width,
+            channels,
+            kernel_h,
+            kernel_w,
+            group_in,
+            out_channels,
+            k.attrs["feature_group_count"],
+            out_h,
+            out_w,
+            tuple(k.attrs["strides"]),
+            (pt, pl),
+            tuple(k.attrs["lhs_dilation"]),
+            tuple(k.attrs["rhs_dilation"]),
+        )
+
+    @property
+    def group_out(self) -> int:
+        return self.out_channels // self.groups
+
+    @property
+    def depth(self) -> int:
+        """The contraction length: taps times the group's input channels."""
+        return self.kernel_h * self.kernel_w * self.group_in
+
+    @property
+    def is_pointwise(self) -> bool:
+        """A 1x1 kernel with unit strides, no padding and no dilation: out = x @ w."""
+        return (
+            self.kernel_h == self.kernel_w == 1
+            and self.strides == (1, 1)
+            and self.pads == (0, 0)
+            and self.lhs_dilation == (1, 1)
+            and (self.out_h, self.out_w) == (self.height, self.width)
+        )
+
+    def pixel(self, k: Kernel, row: ir.Value) -> tuple[ir.Value, ir.Value, ir.Value]:
+        """(n, oh, ow) of an output pixel's row index."""
+        b = k.b
+        image = b.udiv(row, i64(self.out_h * self.out_w), name="n")
+        within = b.urem(row, i64(self.out_h * self.out_w))
+        return image, b.udiv(within, i64(self.out_w), name="oh"), b.urem(within, i64(self.out_w))
+
+
+@dataclass(frozen=True)
+class Patches(PanelSource):
+    """The im2col matrix of one feature group, packed panel by panel from the input.
+
+    When a depth block holds whole taps (`aligned`), each tap copies the group's channels
+    with a loop of static length; otherwise the channel range of a tap is clipped to the block.
+    """
+
+    geometry: ConvGeometry
+    x: Operand
+    channel0: ir.Value
+    aligned: bool
+
+    def panel(
+        self,
+        k: Kernel,
+        dst: ir.Value,
+        row0: ir.Value,
+        rows: ir.Value,
+        col0: ir.Value,
+        depth: ir.Value,
+        mr: int,
+    ) -> PanelAddress:
+        """Pack patches[row0 + r, col0 + p] as dst[r*depth + p]: per pixel and tap, a copy of
+        the group's contiguous input channels (or zeros, in the padding)."""
+        b, geo = k.b, self.geometry
+        ig = geo.group_in
+        first_tap = b.udiv(col0, i64(ig), name="tap0")
+        taps = b.sub(b.udiv(b.add(b.add(col0, depth), i64(ig - 1)), i64(ig)), first_tap)
+        zero = constant(self.x.dtype, 0)
+        (sh, sw), (pt, pl) = geo.strides, geo.pads
+        (ldh, ldw), (rdh, rdw) = geo.lhs_dilation, geo.rhs_dilation
+        with for_range(b, rows, "patch.r") as r:
+            n, oh, ow = geo.pixel(k, b.add(row0, r))
+            row_start = b.mul(r, depth)
+            with for_range(b, taps, "patch.t") as t:
+                tap = b.add(first_tap, t, name="tap")
+                kh, kw = b.udiv(tap, i64(geo.kernel_w)), b.urem(tap, i64(geo.kernel_w))
+                hit_h, ih = input_coordinate(k, oh, kh, sh, pt, rdh, ldh, geo.height, "ih")
+                hit_w, iw = input_coordinate(k, ow, kw, sw, pl, rdw, ldw, geo.width, "iw")
+                pixel = b.add(b.mul(b.add(b.mul(n, i64(geo.height)), ih), i64(geo.width)), iw)
+                source = b.add(b.mul(pixel, i64(geo.channels)), self.channel0)
+                start = b.mul(tap, i64(ig))  # column of the tap's first channel
+                if self.aligned:
+                    low, count = i64(0), i64(ig)
+                else:
+                    low = b.select(b.icmp_signed("<", start, col0), b.sub(col0, start), i64(0))
+                    end = b.sub(b.add(col0, depth), start)
+                    count = b.sub(b.select(b.icmp_signed("<", end, i64(ig)), end, i64(ig)), low)
+                first = b.add(row_start, b.sub(b.add(start, low), col0))  # where the copy goes
+                with b.if_else(b.and_(hit_h, hit_w)) as (then, otherwise):
+                    with then, for_range(b, count, "patch.c") as c:
+                        value = self.x.load(b, b.add(source, b.add(low, c)))
+                        b.store(value, element_at(b, dst, b.add(first, c), self.x.dtype))
+                    with otherwise, for_range(b, count, "patch.z") as c:
+                        b.store(zero, element_at(b, dst, b.add(first, c), self.x.dtype))
+        return PanelAddress(dst, depth, i64(1))
+
+
+def lower_conv(k: Kernel, epilogue: TileEpilogue | None, part: Part | None) -> None:
+    """out = conv(x, w), one implicit GEMM per feature group."""
     lhs, rhs = k.operands
+    geo = ConvGeometry.of(k)
+    rows = Extent.of_dim(lhs.type.shape[0]) * (geo.out_h * geo.out_w)
+    depth = Extent.of(geo.depth)
+    buffers = Buffers.allocate(k, k.out.dtype, depth, Extent.of(geo.group_out), geo.group_in)
+    aligned = buffers.blocking.kc % geo.group_in == 0  # depth blocks of whole taps
+    extra = epilogue.views if epilogue is not None else []
     b = k.b
-    _, height, width, channels = lhs.type.shape
-    kernel_h, kernel_w, group_in, out_channels = rhs.type.shape
-    _, out_h, out_w, _ = k.out.type.shape
-    groups = k.attrs["feature_group_count"]
-    group_out = out_channels // groups
-    (sh, sw), ((pt, _), (pl, _)) = k.attrs["strides"], k.attrs["padding"]
-    (ldh, ldw), (rdh, rdw) = k.attrs["lhs_dilation"], k.attrs["rhs_dilation"]
-    zero = constant(k.out.dtype, 0)
+    with for_range(b, i64(geo.groups), "g") as g:
+        column0 = b.mul(g, i64(geo.group_out), name="group_column")
 
-    with k.loop(Extent.of_dim(lhs.type.shape[0]), "n") as n:
-        with k.loop(out_h, "oh") as oh, k.loop(out_w, "ow") as ow:
-            pixel = b.add(b.mul(b.add(b.mul(n, _c(out_h)), oh), _c(out_w)), ow)
-            out_base = b.mul(pixel, _c(out_channels), name="out_pixel")
-            with k.loop(out_channels, "o0") as o:
-                k.out.store(b, b.add(out_base, o), zero)
-            with k.loop(kernel_h, "kh") as kh:
-                hit_h, ih = input_coordinate(k, oh, kh, sh, pt, rdh, ldh, height, "ih")
-                with b.if_then(hit_h), k.loop(kernel_w, "kw") as kw:
-                    hit_w, iw = input_coordinate(k, ow, kw, sw, pl, rdw, ldw, width, "iw")
-                    with b.if_then(hit_w):
-                        in_pixel = b.add(b.mul(b.add(b.mul(n, _c(height)), ih), _c(width)), iw)
-                        in_base = b.mul(in_pixel, _c(channels), name="in_pixel")
-                        tap = b.add(b.mul(kh, _c(kernel_w)), kw)
-                        tap_base = b.mul(tap, _c(group_in * out_channels), name="tap")
-                        _accumulate_tap(
-                            k,
-                            groups,
-                            group_in,
-                            group_out,
-                            out_channels,
-                            in_base,
-                            tap_base,
-                            out_base,
-                        )
+        def row_offset(index: int, row: ir.Value) -> ir.Value:
+            strides = extra[index].strides
+            n, oh, ow = geo.pixel(k, row)
+            terms = [(n, strides[0]), (oh, strides[1]), (ow, strides[2])]
+            return k.add(k.value(extra[index].offset), k.offset(terms))
+
+        def col_offset(index: int, col: ir.Value) -> ir.Value:
+            return b.mul(b.add(column0, col), k.value(extra[index].strides[3]))
+
+        if geo.is_pointwise:
+            a = Matrix(lhs, b.mul(g, i64(geo.group_in)), Extent.of(geo.channels), Extent.of(1))
+        else:
+            a = Patches(geo, lhs, b.mul(g, i64(geo.group_in)), aligned)
+        gemm = Gemm(
+            rows=k.value(rows),
+            depth=i64(geo.depth),
+            a=a,
+            b=Matrix(rhs, column0, Extent.of(geo.out_channels), Extent.of(1)),
+            c=Matrix(k.out, column0, Extent.of(geo.out_channels), Extent.of(1)),
+            columns=(i64(0), i64(geo.group_out)),
+            epilogue=epilogue.build(row_offset, col_offset) if epilogue is not None else None,
+            part=part,
+        )
+        emit_gemm(k, gemm, buffers)
 
 
-def _accumulate_tap(
-    k: Kernel,
-    groups: int,
-    group_in: int,
-    group_out: int,
-    out_channels: int,
-    in_base: ir.Value,
-    tap_base: ir.Value,
-    out_base: ir.Value,
-) -> None:
-    """out[pixel, group g] += x[pixel', g*group_in + c] * w[tap, c, g*group_out:], all g, c."""
-    lhs, rhs = k.operands
-    b = k.b
-    with k.loop(groups, "g") as g, k.loop(group_in, "c") as c:
-        a = lhs.load(b, b.add(in_base, b.add(b.mul(g, _c(group_in)), c)), name="x")
-        group_offset = b.mul(g, _c(group_out))
-        w_row = b.add(b.add(tap_base, b.mul(c, _c(out_channels))), group_offset, name="w_row")
-        out_row = b.add(out_base, group_offset, name="out_row")
-        with k.loop(group_out, "o") as o:
-            where = b.add(out_row, o)
-            total = multiply_add(k, k.out.load(b, where), a, rhs.load(b, b.add(w_row, o)))
-            k.out.store(b, where, total)
+def conv_work(k: Kernel) -> Extent:
+    """Multiply-adds of a conv node: each output element sums over taps x group channels."""
+    return element_count(k.out.type.shape) * ConvGeometry.of(k).depth
 
 
-register_lowering(conv_p, lower_conv)
+register_lowering(conv_p, register_anchor(conv_p, Anchor(lower_conv, conv_work)))

@@ -61,11 +61,10 @@ def _iop(opname: str) -> Callable[..., ir.Value]:
 
 
 def _logistic(em: Emitter, x: ir.Value) -> ir.Value:
-    """1 / (1 + e) for x >= 0 and e / (1 + e) otherwise, with e = exp(-|x|): no overflow."""
+    """f = e / (1 + e) with e = exp(-|x|) (no overflow), and 1 - f for x >= 0: one division."""
     e = math_call(em, "exp", em.fop("fneg", math_call(em, "abs", x)))
-    denominator = em.fop("fadd", _const(x, 1.0), e)
-    positive = em.fop("fdiv", _const(x, 1.0), denominator)
-    negative = em.fop("fdiv", e, denominator)
+    negative = em.fop("fdiv", e, em.fop("fadd", _const(x, 1.0), e))
+    positive = em.fop("fsub", _const(x, 1.0), negative)
     return em.b.select(em.fcmp(">=", x, _const(x, 0.0)), positive, negative)
 
 

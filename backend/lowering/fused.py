@@ -6,9 +6,10 @@ scalar rules, so no intermediate touches memory. Inside the body, `broadcast_to`
 identity (every value is already indexed at the output element) and one-element constants are
 IR literals.
 
-An *epilogue* body starts with a matmul or conv: it is computed by its own lowering into the
-output array (or into a scratch array when its dtype differs from the output's), then the rest
-of the body is applied to it element by element in place.
+An *epilogue* body starts with a matmul or conv, lowered as a blocked GEMM (`backend.gemm`)
+into the output array (or into a scratch array when its dtype differs from the output's). The
+rest of the body runs on each tile of the product as soon as the tile is final, while it is
+still in the L1 cache: no second pass over the output.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ from typing import Any
 from llvmlite import ir
 
 from graphc.backend.emitter import Emitter
+from graphc.backend.gemm import ANCHORS, Addressing, Epilogue, TileEpilogue
 from graphc.backend.irtypes import constant
 from graphc.backend.kernel import Kernel
+from graphc.backend.loops import for_range
 from graphc.backend.lowering.registry import (
     Signature,
     apply_scalar,
-    lowering,
     register_lowering,
     register_scratch,
 )
+from graphc.backend.parallel import Part, run_in_parts
 from graphc.backend.strided import broadcast_view, contiguous_view, emit_map
 from graphc.core import constant_p, input_p
 from graphc.graph import Graph
@@ -84,30 +87,54 @@ def _elementwise_body(k: Kernel, body: Graph) -> None:
 
 def _epilogue_body(k: Kernel, body: Graph) -> None:
     anchor = anchor_of(body)
+    gemm = ANCHORS[body.primitive(anchor)]
+    work = gemm.work(_anchor_kernel(k, body, anchor))
+    run_in_parts(k, work, lambda kernel, part: _epilogue_part(kernel, body, part), k.threads)
+
+
+def _anchor_kernel(k: Kernel, body: Graph, anchor: int) -> Kernel:
+    """The kernel computing the product: the anchor's operands, into the output (or into the
+    scratch array when the product has another dtype)."""
     position = {node: index for index, node in enumerate(body.inputs)}
-    product = k.scratch if k.scratch is not None else k.out
-    anchor_kernel = replace(
+    return replace(
         k,
         primitive=body.primitive(anchor),
         attrs=dict(body.attrs(anchor)),
-        out=product,
+        out=k.scratch if k.scratch is not None else k.out,
         operands=[k.operands[position[o]] for o in body.operands(anchor)],
         scratch=None,
     )
-    lowering(body.primitive(anchor))(anchor_kernel)
+
+
+def _epilogue_part(k: Kernel, body: Graph, part: Part | None) -> None:
+    """The product and, on each finished tile, the rest of the body."""
+    anchor = anchor_of(body)
+    position = {node: index for index, node in enumerate(body.inputs)}
+    anchor_kernel = _anchor_kernel(k, body, anchor)
     used = sorted(
         {o for n in body.order if n != anchor for o in body.operands(n) if o in position},
         key=position.__getitem__,
     )
     shape = k.out.type.shape
-    views = [contiguous_view(product)]
+    views = [contiguous_view(k.out), contiguous_view(anchor_kernel.out)]
     views += [broadcast_view(k.operands[position[o]], shape) for o in used]
 
-    def element(values: list[ir.Value]) -> ir.Value:
-        known = {anchor: values[0], **dict(zip(used, values[1:]))}
-        return evaluate_body(k.em, body, known)
+    def build(row_offset: Addressing, col_offset: Addressing) -> Epilogue:
+        def finish(row0: ir.Value, rows: ir.Value, col0: ir.Value, cols: ir.Value) -> None:
+            b = k.b
+            with for_range(b, rows, "e.r") as r:
+                row = b.add(row0, r)
+                starts = [row_offset(v, row) for v in range(len(views))]
+                with for_range(b, cols, "e.c") as c:
+                    col = b.add(col0, c)
+                    at = [k.add(s, col_offset(v, col)) for v, s in enumerate(starts)]
+                    values = [view.operand.load(b, o) for view, o in zip(views[1:], at[1:])]
+                    known = {anchor: values[0], **dict(zip(used, values[1:]))}
+                    k.out.store(b, at[0], evaluate_body(k.em, body, known))
 
-    emit_map(k, k.out.extents, contiguous_view(k.out), views, element, name="e")
+        return finish
+
+    ANCHORS[body.primitive(anchor)].lower(anchor_kernel, TileEpilogue(views, build), part)
 
 
 def _epilogue_scratch(attrs: Mapping[str, Any], out_type: TensorType) -> TensorType | None:

@@ -25,7 +25,7 @@ def test_unoptimized_ir_has_named_kernels_and_values(dense) -> None:
     assert 'define internal void @"k2_matmul_dense_1"' in text
     assert 'ptr noalias %"dense_1_kernel"' in text  # the weight's pointer, named after the node
     assert 'define i64 @"graphc_workspace_size"' in text
-    assert "llvm.exp.f32" in text
+    assert 'define internal void @"k3_exp"' in text
 
 
 def test_optimized_ir_keeps_one_function_per_kernel(dense) -> None:
@@ -50,7 +50,9 @@ def test_weights_are_not_baked_into_the_ir() -> None:
     x = graphc.placeholder((None, 300), name="x")
     w = graphc.constant(np.full((300, 300), 0.25, np.float32), name="w")
     f = compile_graph(graphc.Graph([x], x @ w), cache=False)
-    assert len(f.llvm_ir()) < 20_000  # 90,000 weights would take megabytes as IR literals
+    text = f.llvm_ir()
+    # 0.25 as LLVM spells a float literal: 90,000 baked weights would repeat it 90,000 times
+    assert text.lower().count("0x3fd0000000000000") < 10 and "x float]" not in text
     np.testing.assert_allclose(f(np.ones((2, 300), np.float32)), np.full((2, 300), 75.0))
 
 
