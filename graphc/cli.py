@@ -19,7 +19,7 @@ from typing import TextIO
 import numpy as np
 
 import graphc
-from graphc import diff_command
+from graphc import diff_command, model_commands
 from graphc.archive import atomic_output
 from graphc.errors import GraphcError
 from graphc.graph import Graph
@@ -115,7 +115,9 @@ STAGES = ("graph", "optimized", "llvm", "llvm-opt", "asm")
 
 
 def add_dump_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="a graph saved with Graph.save")
+    parser.add_argument(
+        "file", help="a graph saved with Graph.save, or a model (model.save: its inference graph)"
+    )
     parser.add_argument(
         "--stage",
         choices=STAGES,
@@ -161,7 +163,7 @@ def dump_format(fmt: str | None, output: str | None) -> str:
 
 
 def run_dump(args: argparse.Namespace) -> int:
-    graph = Graph.load(args.file)
+    graph = model_commands.load_inference_graph(args.file)
     if args.stage in ("llvm", "llvm-opt", "asm"):
         from graphc.backend.commands import stage_text  # loads llvmlite only here
 
@@ -230,6 +232,18 @@ COMMANDS: tuple[Command, ...] = (
         "compile a saved graph to a .o or .so with a C header",
         add_compile_arguments,
         run_compile,
+    ),
+    Command(
+        "summary",
+        "print a saved model's layers (or a graph's signature)",
+        model_commands.add_summary_arguments,
+        model_commands.run_summary,
+    ),
+    Command(
+        "predict",
+        "run a saved model on a .npy/.npz file of samples",
+        model_commands.add_predict_arguments,
+        model_commands.run_predict,
     ),
 )
 

@@ -259,6 +259,20 @@ def render_graph(graph: Graph, path: str | Path, format: str | None = None) -> s
     >>> shutil.which("dot") is None or render_graph(graphc.Graph([x], -x), out) == out
     True
     """
+    return render_dot(graph_to_dot(graph), path, format)
+
+
+def render_dot(dot: str, path: str | Path, format: str | None = None) -> str:
+    """Run Graphviz' `dot` on DOT text, writing an SVG or PNG file atomically; return the path.
+
+    Shared by graph pictures and model pictures (`graphc.frontend.utils.plot_model`), so both
+    give the same messages when Graphviz is missing or fails.
+
+    >>> import tempfile, os, shutil
+    >>> out = os.path.join(tempfile.mkdtemp(), "d.svg")
+    >>> shutil.which("dot") is None or render_dot("digraph { a -> b }", out) == out
+    True
+    """
     path = str(path)
     fmt = (format or Path(path).suffix.lstrip(".")).lower()
     if fmt not in RENDER_FORMATS:
@@ -271,11 +285,10 @@ def render_graph(graph: Graph, path: str | Path, format: str | None = None) -> s
         raise GraphcError(
             "render: drawing a graph needs Graphviz' `dot` program, which is not on PATH; "
             "install Graphviz (apt-get install graphviz / brew install graphviz / "
-            "conda install graphviz); meanwhile graph.to_dot() gives the DOT text"
+            "conda install graphviz); meanwhile write the DOT text instead (graph.to_dot(), "
+            "or a .dot file name for plot_model)"
         )
-    result = subprocess.run(
-        [program, f"-T{fmt}"], input=graph_to_dot(graph).encode(), capture_output=True
-    )
+    result = subprocess.run([program, f"-T{fmt}"], input=dot.encode(), capture_output=True)
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip().splitlines()
         raise GraphcError(
