@@ -23,6 +23,7 @@ from graphc.frontend import (
     losses,
     metrics,
     models,
+    optimizers,
     regularizers,
     utils,
 )

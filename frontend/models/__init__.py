@@ -4,3 +4,4 @@ from graphc.frontend.models.cloning import clone_model, model_from_config, model
 from graphc.frontend.models.functional import Functional
 from graphc.frontend.models.model import Model
 from graphc.frontend.models.sequential import Sequential
+from graphc.frontend.saving.model_file import load_model, save_model

@@ -29,6 +29,8 @@ from graphc.frontend.engine.caches import structure_epoch
 from graphc.frontend.engine.eager import as_array_leaves, graph_dtype
 from graphc.frontend.engine.trace import TraceContext, current_context, no_trace
 from graphc.frontend.layers.layer import Layer, _map_shapes
+from graphc.frontend.saving.mixin import SavingMixin
+from graphc.frontend.trainer import Trainer
 from graphc.frontend.utils.serialization import serialize_keras_object
 from graphc.frontend.variables import variables_in
 from graphc.graph import Graph
@@ -70,7 +72,7 @@ class InputSignature:
         return flat
 
 
-class Model(Layer):
+class Model(Trainer, SavingMixin, Layer):
     """A model: layers with a defined computation from inputs to outputs.
 
     `Model(inputs, outputs, name=None)` builds a functional model; subclass `Model` and
