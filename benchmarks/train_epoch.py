@@ -1,0 +1,209 @@
+"""Epoch time of `model.fit` on an MLP: graphc against Keras 3 (JAX backend) and PyTorch.
+
+The workload of the issue: MLP 784-128(relu)-Dropout(0.2)-10 on 60000 synthetic MNIST-shaped
+samples, batch 32 (1875 steps per epoch), Adam(1e-3), sparse categorical cross-entropy from
+logits, with accuracy tracked — the same model, data, batch order policy (reshuffled every
+epoch) and per-step work in every framework:
+
+- graphc: `model.fit(...)`, one compiled native function per training step;
+- Keras 3 on JAX: `model.fit(...)` (XLA-compiled train step);
+- PyTorch: the idiomatic eager loop (zero_grad, forward, loss, backward, Adam step), with the
+  loss and accuracy accumulated per batch as `fit` does.
+
+Each framework runs in its own subprocess. The first epoch includes compilation (graphc,
+Keras) and is reported separately; the epoch time is the median of the following epochs.
+Peers that are not installed are skipped with a note (Keras needs `keras>=3` and `jax`).
+
+Run: python benchmarks/train_epoch.py [--epochs 3] [--samples 60000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+BATCH = 32
+FEATURES, HIDDEN, CLASSES = 784, 128, 10
+
+
+def make_data(samples: int):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.random((samples, FEATURES), dtype=np.float32)
+    y = rng.integers(0, CLASSES, samples).astype(np.int64)
+    return x, y
+
+
+def run_graphc(epochs: int, samples: int) -> list[float]:
+    from graphc.frontend import Sequential, layers, losses, optimizers, utils
+
+    utils.set_random_seed(0)
+    x, y = make_data(samples)
+    model = Sequential(
+        [
+            layers.Input((FEATURES,)),
+            layers.Dense(HIDDEN, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(CLASSES),
+        ]
+    )
+    model.compile(
+        optimizer=optimizers.Adam(1e-3),
+        loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return [_timed(lambda: model.fit(x, y, batch_size=BATCH, verbose=0)) for _ in range(epochs)]
+
+
+def run_keras(epochs: int, samples: int) -> list[float]:
+    os.environ["KERAS_BACKEND"] = "jax"
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x, y = make_data(samples)
+    model = keras.Sequential(
+        [
+            keras.Input((FEATURES,)),
+            keras.layers.Dense(HIDDEN, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(CLASSES),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return [_timed(lambda: model.fit(x, y, batch_size=BATCH, verbose=0)) for _ in range(epochs)]
+
+
+def run_torch(epochs: int, samples: int) -> list[float]:
+    import torch
+
+    torch.manual_seed(0)
+    x_np, y_np = make_data(samples)
+    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(FEATURES, HIDDEN),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.2),
+        torch.nn.Linear(HIDDEN, CLASSES),
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def epoch() -> None:
+        model.train()
+        order = torch.randperm(samples)
+        total_loss, correct = torch.zeros(()), torch.zeros(())
+        for start in range(0, samples, BATCH):
+            index = order[start : start + BATCH]
+            xb, yb = x[index], y[index]
+            optimizer.zero_grad()
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                total_loss += loss.detach() * len(yb)
+                correct += (logits.argmax(1) == yb).sum()
+        float(total_loss / samples), float(correct / samples)
+
+    return [_timed(epoch) for _ in range(epochs)]
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+RUNNERS = {"graphc": run_graphc, "keras": run_keras, "torch": run_torch}
+LABELS = {"graphc": "graphc (compiled step)", "keras": "Keras 3 (JAX)", "torch": "PyTorch"}
+REQUIRES = {"graphc": ["graphc"], "keras": ["keras", "jax"], "torch": ["torch"]}
+
+
+def _version(name: str) -> str:
+    module = __import__(name)
+    return getattr(module, "__version__", "?")
+
+
+def child(name: str, epochs: int, samples: int) -> None:
+    """Run one framework and print its epoch times as JSON on the last line."""
+    times = RUNNERS[name](epochs, samples)
+    versions = {module: _version(module) for module in REQUIRES[name]}
+    print(json.dumps({"times": times, "versions": versions}))
+
+
+def missing(name: str) -> list[str]:
+    import importlib.util
+
+    return [m for m in REQUIRES[name] if importlib.util.find_spec(m) is None]
+
+
+def measure(name: str, epochs: int, samples: int) -> dict | str:
+    """Epoch times from a subprocess, or the reason the peer was skipped."""
+    absent = missing(name)
+    if absent:
+        return f"skipped: {', '.join(absent)} not installed"
+    command = [sys.executable, __file__, "--child", name, "--epochs", str(epochs)]
+    command += ["--samples", str(samples)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"failed: {last}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report(results: dict[str, dict | str], epochs: int, samples: int) -> None:
+    steps = -(-samples // BATCH)
+    print(
+        f"MLP {FEATURES}-{HIDDEN}-Dropout(0.2)-{CLASSES}, {samples} samples, batch {BATCH} "
+        f"({steps} steps/epoch), Adam, sparse CE from logits + accuracy, {epochs} epochs, "
+        f"{os.cpu_count()} CPU cores"
+    )
+    header = f"{'framework':<26}{'first epoch':>13}{'epoch (median)':>16}{'best':>9}"
+    print(header + f"{'per step':>11}{'time vs graphc':>16}")
+    print("-" * (len(header) + 27))
+    reference = results.get("graphc")
+    base = statistics.median(reference["times"][1:]) if isinstance(reference, dict) else None
+    notes = []
+    for name, result in results.items():
+        if isinstance(result, str):
+            print(f"{LABELS[name]:<26}{result}")
+            continue
+        times = result["times"]
+        steady = times[1:] or times
+        median = statistics.median(steady)
+        speedup = f"{median / base:.2f}x" if base else "-"
+        print(
+            f"{LABELS[name]:<26}{times[0]:>12.2f}s{median:>15.2f}s{min(steady):>8.2f}s"
+            f"{median / steps * 1e6:>9.0f}us{speedup:>16}"
+        )
+        notes.append(", ".join(f"{m} {v}" for m, v in result["versions"].items()))
+    print("versions: " + "; ".join(notes))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=4, help="epochs per framework (>= 2)")
+    parser.add_argument("--samples", type=int, default=60000)
+    parser.add_argument("--only", choices=sorted(RUNNERS), action="append")
+    parser.add_argument("--child", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.epochs, args.samples)
+        return
+    names = args.only or list(RUNNERS)
+    results = {name: measure(name, max(args.epochs, 2), args.samples) for name in names}
+    report(results, max(args.epochs, 2), args.samples)
+
+
+if __name__ == "__main__":
+    main()
