@@ -149,6 +149,25 @@ def interpreted_and_compiled(graph: graphc.Graph, *args: np.ndarray) -> tuple[li
     return (want, got) if isinstance(want, list) else ([want], [got])
 
 
+def test_a_sum_that_cancels_is_compared_at_the_precision_of_its_terms() -> None:
+    """Found by the long fuzz (seed 1829): int64 extremes cast to float32 and summed on 2
+    threads gave -37 where numpy's order of additions gave 4. Both are right to the float32
+    precision of terms near 2**62, so the oracle compares relative to the terms."""
+    unused_flag = graphc.placeholder((), "bool", name="x0")
+    unused_ints = graphc.placeholder((3,), "int32", name="x1")
+    x = graphc.placeholder((None, 2, 3), "int64", name="x2")
+    graph = graphc.Graph([unused_flag, unused_ints, x], graphc.sum(graphc.cast(x, "float32")))
+    assert differential.run_check("compiled", graph, 1829)  # the fuzz's exact case passes
+
+    terms = np.array([2**62, -(2**62), 4, 0, 0, 0], np.int64).reshape(1, 2, 3)
+    args = [np.array(True), np.zeros(3, np.int32), terms]
+    assert differential.summand_scales(graph, args) == [float(np.float32(2**62))]
+    four, minus_37 = np.array(4.0, np.float32), np.array(-37.0, np.float32)
+    differential.compare_outputs([four], [minus_37], "t", None, [2.0**62])
+    with pytest.raises(differential.FuzzFailure):  # relative to the result alone: a failure
+        differential.compare_outputs([four], [minus_37], "t")
+
+
 def test_integer_power_with_a_negative_exponent_does_not_raise() -> None:
     """The interpreter raised numpy's ValueError; compiled code gives the truncated result."""
     i = graphc.placeholder((None,), "int32", name="i")
