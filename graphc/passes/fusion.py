@@ -54,6 +54,13 @@ from graphc.types import TensorType, broadcast_shapes, format_shape
 KINDS = ("elementwise", "epilogue")
 ANCHORS = (matmul_p, conv_p)  # the ops an epilogue can follow
 
+#: Most computing nodes in one group. A fused node is one LLVM function, and LLVM's optimizer
+#: takes superlinear time in a function's size: a chain of 17,000 ops fused whole took 21 s to
+#: optimize and 630 MB, in groups of this size 8 s (linear in the ops from here) and 360 MB.
+#: A loop nest of a few hundred ops is bound by arithmetic, not memory, so the extra pass over
+#: memory between groups costs little.
+MAX_GROUP_SIZE = 256
+
 # fused(*operands; body, kind): the body graph applied to the operands, as one loop nest.
 fused_p = Primitive("fused", needs_out_shape=True)
 
@@ -290,6 +297,7 @@ def _grow(
     shared: set[int] = set()
     anchor: int | None = None
     blocked: set[int] = set()  # the anchor's operands: they must stay body inputs
+    size = 1  # computing members so far (the root)
     heap = [(-step[o], o) for o in graph.operands(root)]
     heapq.heapify(heap)
     while heap:  # latest first, so every user of a candidate inside the group is decided already
@@ -316,8 +324,9 @@ def _grow(
             blocked |= set(graph.operands(node))
             members.add(node)
             continue
-        elif not (exclusive and _is_compute(graph, node)):
+        elif not (exclusive and _is_compute(graph, node)) or size >= MAX_GROUP_SIZE:
             continue
+        size += 1
         members.add(node)
         for operand in graph.operands(node):
             heapq.heappush(heap, (-step[operand], operand))

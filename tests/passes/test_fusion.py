@@ -185,3 +185,22 @@ def test_derivatives_flow_through_fused_nodes():
     np.testing.assert_allclose(
         graphc.jvp(fused)(0.3, -1.2, 1.0, 2.0), graphc.jvp(g)(0.3, -1.2, 1.0, 2.0)
     )
+
+
+def test_long_chains_are_cut_into_groups_of_bounded_size() -> None:
+    """One fused node is one LLVM function; huge ones make LLVM's optimizer slow."""
+    from graphc.passes.fusion import MAX_GROUP_SIZE
+
+    x = graphc.placeholder((None, 4), name="x")
+    y = x
+    steps = MAX_GROUP_SIZE + 10
+    for _ in range(steps):
+        y = graphc.tanh(y) * 0.5  # two computing nodes a step
+    graph = graphc.Graph([x], y)
+    groups = find_fusion_groups(graph)
+    sizes = [sum(graph.primitive(m).name != "constant" for m in g.members) for g in groups]
+    assert len(groups) == -(-2 * steps // MAX_GROUP_SIZE) and max(sizes) <= MAX_GROUP_SIZE
+    fused = fuse(graph)
+    verify_graph(fused)
+    args = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    np.testing.assert_allclose(fused(args), graph(args), rtol=1e-6)
