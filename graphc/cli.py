@@ -1,4 +1,4 @@
-"""The `graphc` command line: `graphc demo`, `graphc dump FILE`, `graphc diff EXPR --at ...`.
+"""The `graphc` command line: demo, bench, dump, diff, compile, summary and predict.
 
 Sub-commands live in one table, `COMMANDS`: each names a function that adds its arguments to
 an argparse sub-parser and a function that runs it and returns the exit code. Adding a command
@@ -14,15 +14,11 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
-
-import numpy as np
 
 import graphc
 from graphc import diff_command, model_commands
 from graphc.archive import atomic_output
-from graphc.errors import GraphcError
-from graphc.graph import Graph
+from graphc.errors import GraphcError, InputError
 
 #: Exit code for errors the user can fix (bad file, bad arguments), as argparse uses.
 USAGE_ERROR = 2
@@ -38,70 +34,59 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
 
-# --- graphc demo -------------------------------------------------------------------------------
-
-
-def demo(out: TextIO, save: str | None = None) -> None:
-    """The tour `graphc demo` prints: a symbolic function, then a batched network, end to end.
-
-    >>> import io
-    >>> text = io.StringIO()
-    >>> demo(text)
-    >>> "f(2, 5) = 11.652071" in text.getvalue()
-    True
-    """
-    x1, x2 = graphc.scalars("x1 x2")
-    f = Graph([x1, x2], graphc.log(x1) + x1 * x2 - graphc.sin(x2), name="f")
-    print("1. A function of two scalars, f(x1, x2) = ln(x1) + x1*x2 - sin(x2):\n", file=out)
-    print(f.dump(), file=out)
-    print(f"\nf(2, 5) = {float(f(2.0, 5.0))!r}", file=out)
-
-    mlp = demo_mlp()
-    batch = np.random.default_rng(1).normal(size=(3, 4)).astype("float32")
-    probabilities = mlp(batch)
-    print(
-        "\n2. A 2-layer network, softmax(relu(x @ W1 + b1) @ W2), for batches of any size\n"
-        "   (None is the batch dimension):\n",
-        file=out,
-    )
-    print(mlp.dump(), file=out)
-    print("\nits output for a batch of 3 (each row sums to 1):", file=out)
-    print(np.array2string(probabilities, precision=4, suppress_small=True), file=out)
-    if save:
-        mlp.save(save)
-        print(f"\nsaved the network to {save}", file=out)
-
-    target = save or "mlp.graphc"
-    picture = str(Path(target).with_suffix(".svg"))
-    print("\nWhere to look next:", file=out)
-    for command, what in [
-        ("graphc --help", "all commands"),
-        (f"graphc demo --save {target}", "save the network to a file"),
-        (f"graphc dump {target}", "print a saved graph"),
-        (f"graphc dump {target} -o {picture}", "draw it (needs Graphviz)"),
-        ('graphc diff "log(x1) + x1*x2 - sin(x2)" --at x1=2,x2=5', "derivatives in every mode"),
-        ("docs/ir.md", "the IR, the dump and the file format"),
-    ]:
-        print(f"  {command:56} {what}", file=out)
-
-
-def demo_mlp() -> Graph:
-    """A small classifier with fixed weights: dense 4->8, relu, dense 8->3, softmax."""
-    rng = np.random.default_rng(0)
-    x = graphc.placeholder((None, 4), name="x")
-    w1 = rng.normal(scale=0.5, size=(4, 8)).astype("float32")
-    w2 = rng.normal(scale=0.5, size=(8, 3)).astype("float32")
-    b1 = np.full(8, 0.1, "float32")
-    hidden = graphc.relu(x @ w1 + b1)
-    return Graph([x], graphc.softmax(hidden @ w2, axis=-1), name="mlp")
+# --- graphc demo and graphc bench --------------------------------------------------------------
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--save", metavar="FILE", help="also save the demo network to FILE")
+    parser.add_argument(
+        "--epochs", type=int, metavar="N", help="training epochs (default 8, 4 with --quick)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="the smallest run: less data, shorter timings"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where to save the model and sample images (default: a new temporary folder)",
+    )
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    demo(sys.stdout, save=args.save)
+    from graphc import demo
+
+    if args.epochs is not None and args.epochs < 1:
+        raise InputError(f"--epochs must be at least 1, got {args.epochs}")
+    settings = (demo.Settings.quick if args.quick else demo.Settings.full)(args.epochs)
+    demo.run(settings, args.out)
+    return 0
+
+
+def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    from graphc import bench
+
+    parser.add_argument(
+        "--quick", action="store_true", help="small batches and short timings (a smoke test)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="threads for every library that takes a thread count (default 1)",
+    )
+    parser.add_argument(
+        "--peers",
+        default=",".join(bench.PEERS),
+        metavar="LIST",
+        help=f"libraries to compare with, comma-separated (default {','.join(bench.PEERS)}; "
+        "missing ones are skipped with a note)",
+    )
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from graphc import bench
+
+    bench.run(bench.parse_peers(args.peers), threads=args.threads, quick=args.quick)
     return 0
 
 
@@ -219,7 +204,18 @@ def run_compile(args: argparse.Namespace) -> int:
 # --- the command table and the entry point -----------------------------------------------------
 
 COMMANDS: tuple[Command, ...] = (
-    Command("demo", "a short tour: build, print and run two graphs", add_demo_arguments, run_demo),
+    Command(
+        "demo",
+        "a short tour: train, compile, time and save a model",
+        add_demo_arguments,
+        run_demo,
+    ),
+    Command(
+        "bench",
+        "time compiled models against numpy, PyTorch, JAX, ONNX Runtime",
+        add_bench_arguments,
+        run_bench,
+    ),
     Command("dump", "print or draw a saved graph", add_dump_arguments, run_dump),
     Command(
         "diff",
@@ -229,7 +225,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "compile",
-        "compile a saved graph to a .o or .so with a C header",
+        "compile a saved graph or model to a .o or .so with a C header",
         add_compile_arguments,
         run_compile,
     ),

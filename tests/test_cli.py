@@ -1,4 +1,5 @@
-"""The `graphc` command line (graphc.cli): demo, dump, errors, the console script."""
+"""The `graphc` command line (graphc.cli): help, dump, errors, the console script (the demo and
+the benchmark: test_cli_demo.py, test_cli_bench.py)."""
 
 from __future__ import annotations
 
@@ -60,33 +61,6 @@ def test_dump_help(capsys):
 def test_no_command_prints_help_and_fails(capsys):
     assert main([]) == 2
     assert "usage: graphc" in capsys.readouterr().err
-
-
-def test_demo(capsys):
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert "graph f(%0 x1: f64[], %1 x2: f64[]) {" in out
-    assert "f(2, 5) = 11.652071" in out
-    assert "graph mlp(%0 x: f32[None,4]) {" in out and "matmul" in out
-    rows = [line for line in out.splitlines() if line.lstrip("[ ").startswith("0.")]
-    assert len(rows) == 3
-    assert "Where to look next" in out and "graphc dump" in out
-
-
-def test_demo_network_rows_are_probabilities():
-    import numpy as np
-
-    probabilities = cli.demo_mlp()(np.ones((5, 4), "float32"))
-    assert probabilities.shape == (5, 3)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
-
-
-def test_demo_save_then_dump(tmp_path, capsys):
-    path = tmp_path / "mlp.graphc"
-    assert main(["demo", "--save", str(path)]) == 0
-    assert f"saved the network to {path}" in capsys.readouterr().out
-    assert main(["dump", str(path)]) == 0
-    assert capsys.readouterr().out == cli.demo_mlp().dump() + "\n"
 
 
 def test_dump_text(saved, capsys):

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 
+import graphc
 from graphc.cli import main
 
 
 @pytest.fixture
-def saved(tmp_path, capsys):
+def saved(tmp_path):
+    """A 2-layer network, softmax(relu(x @ W1 + b1) @ W2), saved as a graph file."""
+    rng = np.random.default_rng(0)
+    x = graphc.placeholder((None, 4), name="x")
+    w1 = rng.normal(scale=0.5, size=(4, 8)).astype("float32")
+    w2 = rng.normal(scale=0.5, size=(8, 3)).astype("float32")
+    hidden = graphc.relu(x @ w1 + np.full(8, 0.1, "float32"))
     path = tmp_path / "mlp.graphc"
-    assert main(["demo", "--save", str(path)]) == 0
-    capsys.readouterr()
+    graphc.Graph([x], graphc.softmax(hidden @ w2, axis=-1), name="mlp").save(str(path))
     return path
 
 
