@@ -43,7 +43,10 @@ def compile_file(
     fast_math: bool = False,
     cache: bool = True,
 ) -> list[Path]:
-    """Compile a saved graph to `output` (.o or .so) with its C header; return the files."""
-    graph = Graph.load(str(source))
+    """Compile a saved graph, or a saved model's inference graph, to `output` (.o or .so)
+    with its C header; return the files."""
+    from graphc.model_commands import load_inference_graph  # the frontend loads only here
+
+    graph = load_inference_graph(str(source))
     compiled = compile_graph(graph, opt_level=opt_level, fast_math=fast_math, cache=cache)
     return compiled.export(output)

@@ -145,6 +145,11 @@ def read_inputs(path: str) -> np.ndarray | dict[str, np.ndarray] | list[np.ndarr
         if isinstance(loaded, np.ndarray):
             return loaded
         with loaded:
+            if "document.json" in loaded.files:  # a zip, but a graphc model or graph file
+                raise InputError(
+                    f"{path}: this is a graphc model or graph file, not samples; give the "
+                    f"input samples as a .npy or .npz array file"
+                )
             arrays = {name: loaded[name] for name in loaded.files}
     except (ValueError, EOFError) as exc:
         raise InputError(f"{path}: not a readable .npy or .npz array file: {exc}") from None

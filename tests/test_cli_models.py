@@ -184,3 +184,16 @@ def test_dump_refuses_weights_files(tmp_path, capsys):
     model.save_weights(tmp_path / "w.graphc")
     assert main(["dump", str(tmp_path / "w.graphc")]) == 2
     assert "is a weights file" in one_line_error(capsys, "dump")
+
+
+def test_predict_refuses_a_model_file_as_its_input(model_file, tmp_path, capsys):
+    out = tmp_path / "y.npy"
+    assert main(["predict", str(model_file[0]), str(model_file[0]), "-o", str(out)]) == 2
+    line = one_line_error(capsys, "predict")
+    assert "graphc model or graph file, not samples" in line and not out.exists()
+
+
+@pytest.mark.backend
+def test_compile_takes_a_model_file(model_file, tmp_path, capsys):
+    assert main(["compile", str(model_file[0]), "-o", str(tmp_path / "tiny.o")]) == 0
+    assert (tmp_path / "tiny.o").exists() and (tmp_path / "tiny.h").exists()
