@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from graphc.core import Value
+from graphc.core import Value, constant
 from graphc.frontend.optimizers.optimizer import Optimizer, SlotState
 from graphc.frontend.variables import Variable
 from graphc.primitives.cast import cast
@@ -74,8 +74,13 @@ class Nadam(Optimizer):
         t = slots.step
         u_t, u_next = self._u(t), self._u(t + 1.0)
         u_product = slots.shared["u_product"]
-        m = slots["momentum"] + (gradient - slots["momentum"]) * (1 - self.beta_1)
-        v = slots["velocity"] + (gradient * gradient - slots["velocity"]) * (1 - self.beta_2)
+        # Keras casts the betas to the variable's dtype first, so 1 - beta is rounded there.
+        beta_1, beta_2 = (
+            constant(self.beta_1, variable.dtype),
+            constant(self.beta_2, variable.dtype),
+        )
+        m = slots["momentum"] + (gradient - slots["momentum"]) * (1 - beta_1)
+        v = slots["velocity"] + (gradient * gradient - slots["velocity"]) * (1 - beta_2)
         slots["momentum"], slots["velocity"] = m, v
         m_hat = u_next * m / (1 - u_product * u_next) + (1 - u_t) * gradient / (1 - u_product)
         v_hat = v / (1 - power(self.beta_2, t))

@@ -32,6 +32,7 @@ from graphc.core import Value, placeholder, unwrap_symbolic
 from graphc.errors import GraphError
 from graphc.frontend.engine import tree
 from graphc.frontend.engine.trace import TraceContext
+from graphc.frontend.trainer.denormals import FlushDenormals, flush_denormals
 from graphc.frontend.variables import Variable, variables_in
 from graphc.graph import Graph
 
@@ -240,10 +241,15 @@ class StepRunner:
     `load()` reads the Variables' current arrays (no copy); each call replaces the updated
     ones by the step's outputs; `store()` assigns them back to the Variables. Between `load`
     and `store` the Variables are stale: store before anything else reads them.
+
+    A compiled step runs with subnormal floats flushed to zero, as Keras' XLA and TensorFlow
+    kernels do (see `denormals`); the interpreter (`jit_compile=False`) computes them exactly.
     """
 
     def __init__(self, step: Step):
         self.step = step
+        compiled = step.function is not step.graph
+        self._flush = flush_denormals() if compiled else FlushDenormals(None, None)
         self.arrays: list[np.ndarray] = []
         self.dirty = False
         self.load()
@@ -269,7 +275,11 @@ class StepRunner:
         args = [leaves[i] for i in step.data_positions]
         if step.training:
             args.append(np.array(seed, np.int64))
-        results = step.function(*args, *arrays)
+        previous = self._flush.enter()
+        try:
+            results = step.function(*args, *arrays)
+        finally:
+            self._flush.exit(previous)
         if not isinstance(results, list):
             results = [results]
         for state_index, output_index in step.assignments:

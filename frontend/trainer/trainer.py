@@ -618,8 +618,8 @@ class Trainer:
         them with `reset_metrics`).
 
         Returns:
-            The loss (a 0-d array) when there are no metrics, else a list of 0-d arrays in
-            `metrics_names` order, or a dict with `return_dict=True`.
+            The loss (a float) when there are no metrics, else a list of floats in
+            `metrics_names` order, or a dict with `return_dict=True` (as Keras 3).
         """
         self._state("train_on_batch")
         if class_weight is not None:
@@ -636,7 +636,7 @@ class Trainer:
         return self._batch_result(step, results, return_dict)
 
     def _batch_result(self, step: Step, results: list[Any], return_dict: bool) -> Any:
-        logs = {k: np.asarray(v, np.float32) for k, v in self._logs(step, results).items()}
+        logs = {k: float(v) for k, v in self._logs(step, results).items()}  # Keras 3 pythonifies
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x: Any) -> Any:

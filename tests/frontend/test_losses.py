@@ -350,11 +350,14 @@ def test_sparse_crossentropy_ignore_class_is_masked_out_of_the_mean(rng):
     ) == pytest.approx(per_sample.sum())
 
 
-def test_sparse_crossentropy_gradient_with_integer_labels(rng):
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_sparse_crossentropy_gradient_with_integer_labels(rng, from_logits):
     labels = np.array([2, 0, 1])
     logits = rng.normal(size=(3, 3))
+    if not from_logits:  # probabilities, away from the clipping bounds
+        logits = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     yp = graphc.placeholder((3, 3), "float64")
-    loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=1)
+    loss = losses.SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=1)
     f = graphc.Graph([yp], loss(graphc.constant(labels.astype(np.int32)), yp))
     np.testing.assert_allclose(
         graphc.grad(f, 0)(logits), graphc.numeric_grad(f, [logits], 0), rtol=1e-6, atol=1e-8

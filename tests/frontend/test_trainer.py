@@ -215,6 +215,29 @@ def test_custom_train_step_is_traced_once_and_used_by_fit():
     assert history.history["last"][0] != history.history["my_loss"][0]
 
 
+def test_custom_test_step_is_used_by_evaluate_and_validation():
+    from graphc.frontend.trainer import record_metric
+
+    class Scored(Sequential):
+        def test_step(self, data):
+            x, y = data
+            error = graphc.abs(self(x, training=False) - y)
+            record_metric(self.score, error * 10.0)
+            return {"score": self.score, "worst": graphc.max(error)}
+
+    x, y = regression_data(n=32)
+    model = Scored([layers.Input((4,)), layers.Dense(1)])
+    model.score = metrics.Mean(name="score")
+    model.compile(optimizer="sgd", loss="mse")
+    error = np.abs(model.predict(x, verbose=0) - y)
+    result = model.evaluate(x, y, batch_size=32, verbose=0, return_dict=True)
+    assert sorted(result) == ["score", "worst"]
+    assert result["score"] == pytest.approx(10 * error.mean(), rel=1e-5)
+    assert result["worst"] == pytest.approx(error.max(), rel=1e-5)
+    history = model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y))
+    assert sorted(history.history) == ["loss", "score", "val_score", "val_worst"]
+
+
 def test_custom_train_step_in_the_keras_guide_style():
     from graphc.frontend.trainer import gradients, record_metric
 
@@ -294,8 +317,7 @@ def test_evaluate_and_batch_methods_return_keras_types():
     model = small_regressor()
     model.compile(optimizer="sgd", loss="mse")
     assert isinstance(model.evaluate(x, y, verbose=0), float)
-    single = model.train_on_batch(x, y)
-    assert isinstance(single, np.ndarray) and single.shape == ()
+    assert isinstance(model.train_on_batch(x, y), float)  # Keras 3 returns Python floats
     model.compile(optimizer="sgd", loss="mse", metrics=["mae", "mse"])
     listed = model.evaluate(x, y, verbose=0)
     assert isinstance(listed, list) and len(listed) == 3
