@@ -35,6 +35,7 @@ import tempfile
 
 import numpy as np
 
+import graphc
 from graphc.frontend import Sequential, layers, losses, utils
 
 CLASSES = ("daisy", "rose", "tulip")
@@ -142,7 +143,7 @@ def main(quick: bool | None = None, output_dir: str | None = None) -> dict[str, 
         try:
             utils.plot_history(history, to_file=plot)
             print(f"training curves written to {plot} ({os.path.getsize(plot):,} bytes)")
-        except ImportError as exc:  # MissingDependencyError: matplotlib is an optional extra
+        except graphc.MissingDependencyError as exc:  # matplotlib is an optional extra
             print(f"skipping the plot: {exc}")
             plot = None
         final["plot"] = plot

@@ -28,6 +28,7 @@ from graphc.errors import (
     GraphcError,
     GraphError,
     InputError,
+    MissingDependencyError,
     SerializationError,
     ShapeError,
 )

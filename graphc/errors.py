@@ -30,3 +30,7 @@ class InputError(GraphcError, ValueError):
 
 class SerializationError(GraphcError, ValueError):
     """A saved file is truncated, corrupted, of the wrong version or otherwise unreadable."""
+
+
+class MissingDependencyError(GraphcError, ImportError):
+    """An optional package that a feature needs (Pillow, matplotlib) is not installed."""

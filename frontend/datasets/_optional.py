@@ -10,11 +10,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from graphc.errors import GraphcError
-
-
-class MissingDependencyError(GraphcError, ImportError):
-    """An optional package that a feature needs is not installed."""
+from graphc.errors import MissingDependencyError
 
 
 def import_optional(module: str, extra: str, feature: str) -> ModuleType:

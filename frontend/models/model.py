@@ -15,7 +15,6 @@ current weights as constants, and `predict` runs that graph compiled, in batches
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ from graphc.frontend.engine.trace import TraceContext, current_context, no_trace
 from graphc.frontend.layers.layer import Layer, _map_shapes
 from graphc.frontend.saving.mixin import SavingMixin
 from graphc.frontend.trainer import Trainer
+from graphc.frontend.trainer.progbar import Progbar
 from graphc.frontend.utils.serialization import serialize_keras_object
 from graphc.frontend.variables import variables_in
 from graphc.graph import Graph
@@ -307,7 +307,7 @@ class Model(Trainer, SavingMixin, Layer):
             x: an array (one input), a list of arrays, or a dict keyed like the model's
                 inputs or by input name.
             batch_size: samples per batch (default 32); the last batch may be smaller.
-            verbose: 0 is silent; 1 or "auto" prints a one-line progress summary.
+            verbose: 0 is silent; 1 or "auto" shows Keras' progress bar, 2 one line at the end.
 
         Returns:
             An array per output, in the model's output structure.
@@ -318,7 +318,6 @@ class Model(Trainer, SavingMixin, Layer):
         >>> model.predict(np.ones((5, 3)), verbose=0).tolist()[0]
         [3.0, 3.0]
         """
-        start = time.perf_counter()
         batch_size = 32 if batch_size is None else batch_size
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"predict: batch_size must be a positive int, got {batch_size!r}")
@@ -329,15 +328,16 @@ class Model(Trainer, SavingMixin, Layer):
         arrays = [np.asarray(a) for a in signature.flatten(data, f"{self._who()}.predict")]
         samples = _check_arrays(arrays, signature, f"{self._who()}.predict")
         runner = self._runner()
+        steps = -(-samples // batch_size)
+        quiet = verbose in (0, False, "silent")
+        bar = None if quiet else Progbar(steps, verbose=1 if verbose == "auto" else int(verbose))
         batches = []
-        for begin in range(0, samples, batch_size):
+        for step, begin in enumerate(range(0, samples, batch_size), start=1):
             result = runner(*(a[begin : begin + batch_size] for a in arrays))
             batches.append(result if isinstance(result, list) else [result])
+            if bar is not None:
+                bar.update(step)
         outputs = [np.concatenate(parts, axis=0) for parts in zip(*batches)]
-        if verbose not in (0, False, "silent"):
-            steps = len(batches)
-            elapsed = time.perf_counter() - start
-            print(f"{steps}/{steps} - {elapsed:.0f}s {1000 * elapsed / steps:.0f}ms/step")
         return tree.pack_sequence_as(self._inference["structure"], outputs)
 
     # --- inspection and config -----------------------------------------------------------

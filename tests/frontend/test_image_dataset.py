@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphc.errors import SerializationError
-from graphc.frontend.datasets._optional import MissingDependencyError
+from graphc.errors import MissingDependencyError, SerializationError
 from graphc.frontend.utils.image_dataset import ImageDataset, image_dataset_from_directory
 
 Image = pytest.importorskip("PIL.Image")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphc.frontend.datasets._optional import MissingDependencyError
+from graphc.errors import MissingDependencyError
 from graphc.frontend.utils.plotting import plot_history
 
 pytest.importorskip("matplotlib")

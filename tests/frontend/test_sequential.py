@@ -41,10 +41,14 @@ def test_predict_batches_and_matches_numpy():
     np.testing.assert_allclose(model(x), expected, rtol=1e-4, atol=1e-5)
 
 
-def test_predict_verbose_prints_one_line(capsys):
+def test_predict_shows_keras_progress(capsys):
     model = Sequential([layers.Input((2,)), layers.Dense(1)])
-    model.predict(np.ones((70, 2)), batch_size=32)
+    model.predict(np.ones((70, 2)), batch_size=32)  # verbose="auto": the bar, as Keras 3
+    assert capsys.readouterr().out.startswith("3/3 ━━━")
+    model.predict(np.ones((70, 2)), batch_size=32, verbose=2)
     assert capsys.readouterr().out.startswith("3/3 - ")
+    model.predict(np.ones((70, 2)), batch_size=32, verbose=0)
+    assert capsys.readouterr().out == ""
 
 
 def test_add_and_pop():

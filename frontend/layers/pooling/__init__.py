@@ -9,7 +9,25 @@ from graphc.frontend.layers.pooling.global_max_pooling2d import GlobalMaxPooling
 from graphc.frontend.layers.pooling.max_pooling1d import MaxPooling1D
 from graphc.frontend.layers.pooling.max_pooling2d import MaxPooling2D
 
+# Keras' shorter aliases: the same classes, so saved configs keep the full class names.
+AvgPool1D = AveragePooling1D
+AvgPool2D = AveragePooling2D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalMaxPool2D = GlobalMaxPooling2D
+MaxPool1D = MaxPooling1D
+MaxPool2D = MaxPooling2D
+
 __all__ = [
+    "AvgPool1D",
+    "AvgPool2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "MaxPool1D",
+    "MaxPool2D",
     "AveragePooling1D",
     "AveragePooling2D",
     "GlobalAveragePooling1D",
