@@ -147,3 +147,13 @@ def test_bad_arguments_are_refused(make, match):
 def test_wrong_rank_is_refused_naming_the_layer():
     with pytest.raises(ValueError, match="MaxPooling2D 'pool' expected an input of rank 4"):
         layers.MaxPooling2D(name="pool")(Input((8, 8)))
+
+
+def test_keras_short_aliases_are_the_same_classes():
+    from graphc.frontend import layers
+
+    assert layers.MaxPool2D is layers.MaxPooling2D and layers.AvgPool1D is layers.AveragePooling1D
+    assert layers.GlobalAvgPool2D is layers.GlobalAveragePooling2D
+    assert layers.GlobalMaxPool1D is layers.GlobalMaxPooling1D
+    assert layers.Convolution2D is layers.Conv2D and layers.Convolution1D is layers.Conv1D
+    assert layers.MaxPool2D(2).get_config()["name"].startswith("max_pooling2d")
