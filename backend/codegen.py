@@ -6,7 +6,10 @@ The module exports two functions (the entry ABI, also written into exported C he
     int64_t graphc_workspace_size(int64_t batch);      // bytes of scratch graphc_main needs
 
 Kernels are `internal noinline` functions named after their node (`k3_matmul_dense_1`), so
-the optimized IR and the assembly keep one readable function per node.
+the optimized IR and the assembly keep one readable function per node. Kernels of scalars
+(0-d values, e.g. a symbolic gradient of 40 variables has 160) are plain `internal`: LLVM
+inlines them into the entry, which makes code generation of such graphs three times faster
+(each would otherwise be a function with its own prologue and argument passing).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from graphc.backend import lowering
 from graphc.backend.emitter import Emitter
 from graphc.backend.irtypes import I8, I64, PTR, VOID
 from graphc.backend.kernel import Kernel, Operand
+from graphc.backend.parallel import Pool
 from graphc.backend.program import Home, Program
 from graphc.backend.strided import contiguous_view, emit_map
 from graphc.core import Primitive
@@ -62,9 +66,13 @@ class _Entry:
         self.b = ir.IRBuilder(self.function.append_basic_block("entry"))
         self.slot_pointers: list[ir.Value] = []
         self.pointers: dict[Home, ir.Value] = {}
+        self.pool = Pool.declare(module, options.threads) if options.threads > 1 else None
+        self.pool_pointer: ir.Value | None = None
 
     def emit(self) -> None:
         program = self.program
+        if self.pool is not None:
+            self.pool_pointer = self.pool.block(self.b)
         workspace = self._argument(program.workspace_slot, "workspace")
         offsets, _ = program.layout.emit(self.b, self.batch)
         self.slot_pointers = [
@@ -86,13 +94,19 @@ class _Entry:
                 self.options,
                 graph.node_name(node),
                 scratch,
+                self.pool,
             )
             self._call(kernel, out, operands + ([scratch] if scratch else []))
         for index, node in program.copies:
             out = self._operand_at(Home("output", index), node, f"out{index}")
             source = self._operand(node)
-            kernel = build_copy_kernel(self.module, f"copy_out{index}", out, source, self.options)
+            kernel = build_copy_kernel(
+                self.module, f"copy_out{index}", out, source, self.options, self.pool
+            )
             self._call(kernel, out, [source])
+        if self.pool is not None:
+            self.pool.stop(self.b, self.pool_pointer)
+            self.pool.define()
         self.b.ret_void()
 
     def _argument(self, slot: int, name: str) -> ir.Value:
@@ -123,7 +137,8 @@ class _Entry:
 
     def _call(self, kernel: ir.Function, out: Operand, operands: list[Operand]) -> None:
         pointers = [o.pointer for o in [out, *operands] if not o.is_literal]
-        self.b.call(kernel, [*pointers, self.batch])
+        pool = [self.pool_pointer] if self.pool_pointer is not None else []
+        self.b.call(kernel, [*pointers, self.batch, *pool])
 
 
 def _kernel_function(
@@ -136,14 +151,18 @@ def _kernel_function(
     attrs: dict | None = None,
     node_name: str | None = None,
     scratch: Operand | None = None,
+    pool: Pool | None = None,
 ) -> tuple[ir.Function, Kernel]:
-    """Declare a kernel `void name(ptr out, ptr operands..., [ptr scratch,] i64 batch)`."""
+    """Declare a kernel `void name(ptr out, ptr operands..., [ptr scratch,] i64 batch
+    [, ptr pool])` (the pool block when the module runs kernels on several threads)."""
     arrays = [out, *operands, *([scratch] if scratch else [])]
     passed = [o for o in arrays if not o.is_literal]
-    function = ir.Function(module, ir.FunctionType(VOID, [PTR] * len(passed) + [I64]), name)
+    params = [PTR] * len(passed) + [I64] + ([PTR] if pool is not None else [])
+    function = ir.Function(module, ir.FunctionType(VOID, params), name)
     function.linkage = "internal"
     function.attributes.add("nounwind")
-    function.attributes.add("noinline")
+    if out.type.shape != ():  # a scalar's kernel is left to LLVM to inline (see module doc)
+        function.attributes.add("noinline")
     params = iter(function.args)
     local: list[Operand] = []
     for operand in arrays:
@@ -156,6 +175,11 @@ def _kernel_function(
         local.append(replace(operand, pointer=param))
     batch = next(params)
     batch.name = "batch"
+    pool_ref = None
+    if pool is not None:
+        pool_pointer = next(params)
+        pool_pointer.name = "pool"
+        pool_ref = (pool_pointer, pool)
     builder = ir.IRBuilder(function.append_basic_block("entry"))
     kernel = Kernel(
         b=builder,
@@ -168,6 +192,7 @@ def _kernel_function(
         name=node_name,
         scratch=local[-1] if scratch else None,
         threads=options.threads,
+        pool=pool_ref,
     )
     return function, kernel
 
@@ -182,10 +207,11 @@ def build_kernel(
     options: CodegenOptions,
     node_name: str | None = None,
     scratch: Operand | None = None,
+    pool: Pool | None = None,
 ) -> ir.Function:
     """The kernel function computing one node with its primitive's lowering."""
     function, kernel = _kernel_function(
-        module, name, out, operands, options, prim, attrs, node_name, scratch
+        module, name, out, operands, options, prim, attrs, node_name, scratch, pool
     )
     lowering.lowering(prim)(kernel)
     kernel.b.ret_void()
@@ -193,10 +219,15 @@ def build_kernel(
 
 
 def build_copy_kernel(
-    module: ir.Module, name: str, out: Operand, source: Operand, options: CodegenOptions
+    module: ir.Module,
+    name: str,
+    out: Operand,
+    source: Operand,
+    options: CodegenOptions,
+    pool: Pool | None = None,
 ) -> ir.Function:
     """A kernel copying (or filling, for a literal) `source` into the output `out`."""
-    function, kernel = _kernel_function(module, name, out, [source], options)
+    function, kernel = _kernel_function(module, name, out, [source], options, pool=pool)
     emit_map(
         kernel,
         kernel.out.extents,

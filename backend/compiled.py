@@ -152,15 +152,14 @@ class Compiled:
             return
         executor = self._thread_pool()
         batched_in = [t.is_batched for t in self._input_types]
-        futures = [
-            executor.submit(
-                self._call_native,
-                [a[lo:hi] if b else a for a, b in zip(inputs, batched_in)],
-                [o[lo:hi] for o in outputs],
-                hi - lo,
-            )
-            for lo, hi in slices
-        ]
+
+        def piece(lo: int, hi: int) -> tuple[list, list, int]:
+            ins = [a[lo:hi] if b else a for a, b in zip(inputs, batched_in)]
+            return ins, [o[lo:hi] for o in outputs], hi - lo
+
+        # the calling thread computes the first slice itself: one hand-off fewer
+        futures = [executor.submit(self._call_native, *piece(lo, hi)) for lo, hi in slices[1:]]
+        self._call_native(*piece(*slices[0]))
         for future in futures:
             future.result()
 
@@ -174,7 +173,7 @@ class Compiled:
 
     def _thread_pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="graphc")
+            self._executor = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="graphc")
             weakref.finalize(self, self._executor.shutdown, wait=False)
         return self._executor
 

@@ -78,14 +78,12 @@ def compile_graph(
     )
     object_code = disk_cache.load(key) if cache else None
     from_cache = object_code is not None
-    ir_text = optimized_ir = None
+    ir_text = None
     if object_code is None:
-        module = clock(
-            "lower", lambda: emit_module(program, options, target.triple, jit.data_layout())
+        ir_text = clock(
+            "lower", lambda: str(emit_module(program, options, target.triple, jit.data_layout()))
         )
-        ir_text = str(module)
         optimized = clock("optimize", lambda: jit.optimize(jit.parse(ir_text), opt_level))
-        optimized_ir = str(optimized)
         object_code = clock("codegen", lambda: jit.emit_object(optimized, opt_level))
         if cache:
             disk_cache.store(key, object_code)
@@ -99,8 +97,7 @@ def compile_graph(
         batch_separable=separable,
         from_cache=from_cache,
         timings=timings,
-        ir_text=ir_text,
-        optimized_ir=optimized_ir,
+        ir_text=ir_text,  # the optimized text is made again on request: printing costs
     )
 
 

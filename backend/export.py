@@ -1,7 +1,8 @@
 """Ahead-of-time export: the compiled object code, a C header, and the weights file.
 
 `export(compiled, "model.o")` writes the object code; `export(compiled, "libmodel.so")` links
-it into a shared library with the system C compiler (`cc -shared ... -lm`). Next to it go:
+it into a shared library with the system C compiler (`cc -shared ... -lm -pthread`: a
+model compiled with `threads` > 1 starts threads). Next to it go:
 
 - `<stem>.h`: the entry points and the layout of their pointer array, one line per argument
   (name, dtype, shape with N for the batch size), and `graphc_load_weights`, a small static
@@ -101,7 +102,7 @@ def _link_shared(object_code: bytes, path: Path) -> None:
         obj.write_bytes(object_code)
         linked = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         result = subprocess.run(
-            [compiler, "-shared", "-o", str(linked), str(obj), "-lm"],
+            [compiler, "-shared", "-o", str(linked), str(obj), "-lm", "-pthread"],
             capture_output=True,
             text=True,
         )

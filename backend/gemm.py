@@ -19,18 +19,21 @@ different packing loop (`MatrixSource`). When A has few rows, each element of B 
 a few times and packing would cost as much as the product: B is then read in place (when its
 rows are contiguous), with masked loads at the right edge.
 
-*Edges*: tiles at the right edge mask their loads and stores by the number of valid columns;
-the last panel of rows uses a micro-kernel compiled for exactly that many rows. Panels of 1-3
-rows use wider tiles (more columns), so enough independent accumulators hide the latency of
-the multiply-adds.
+*Edges*: tiles at the right edge mask their loads and stores by the number of valid columns.
+The last panel of rows, when short, is computed as sub-panels of 8, 4, 2 and 1 rows (the binary
+digits of its row count), so a module holds at most five micro-kernels per dtype instead of
+one per row count: each costs LLVM about 20 ms to optimize and compile. Thin sub-panels use
+wider tiles (more columns), so enough independent accumulators hide the latency of the
+multiply-adds.
 
 *Determinism*: every element of C is the sum over k, in order, of fused multiply-adds within
 each depth block, and the blocks are added in order. That does not depend on the position of
 the element in its tile, on the number of rows, or on how columns are split: running on a
 slice of the batch, or a range of columns on another thread, gives bitwise identical results.
 
-*Epilogue*: a fused bias/activation runs on each tile right after its last depth block is
-stored, while the tile is still in L1, instead of a second pass over the output.
+*Epilogue*: a fused bias/activation runs on each panel's block of C (mr rows x nc columns)
+right after its last depth block is stored, while it is still in L1, instead of a second pass
+over the output.
 """
 
 from __future__ import annotations
@@ -398,7 +401,7 @@ class Matrix(PanelSource):
 
     A transposed operand is the same memory with the strides exchanged, so packing reads it
     where it is. `offset` is an i64 element offset (the matrix's place in a stack). As A, a
-    matrix with `in_place` set is read where it is when one of its strides is 1. As B, a
+    matrix with `in_place` set is read where it is when its rows are contiguous. As B, a
     matrix with `panels` set is stored packed already (`backend.gemm_operands.pack_panels`).
     """
 
@@ -427,26 +430,22 @@ class Matrix(PanelSource):
         depth: ir.Value,
         mr: int,
     ) -> PanelAddress:
-        """The panel in place, or packed row by row ([r][p]; [p][r] when the columns of A
-        are contiguous), so that packing reads contiguous memory."""
+        """The panel in place when its rows are contiguous (a transposed operand: the micro-
+        kernel's broadcasts of one step of k are then neighbours), else packed as [p][r]:
+        read in place, the broadcasts of row-major rows would be `rows` strided addresses
+        per step, which LLVM computes as a chain of dependent additions."""
         b = k.b
         base = self.element(k, row0, col0)
         rs, cs = k.value(self.row_stride), k.value(self.col_stride)
-        contiguous = 1 in (self.row_stride, self.col_stride)
-        if self.in_place and contiguous and not self.operand.is_literal:
+        if self.in_place and self.row_stride == 1 and not self.operand.is_literal:
             return PanelAddress(
                 element_at(b, self.operand.pointer, base, self.operand.dtype), rs, cs
             )
-        by_columns = self.row_stride == 1
-        with for_range(b, depth if by_columns else rows, "pack.o") as outer:
-            with for_range(b, rows if by_columns else depth, "pack.i") as inner:
-                r, p = (inner, outer) if by_columns else (outer, inner)
-                value = self.operand.load(b, b.add(base, b.add(b.mul(r, rs), b.mul(p, cs))))
-                where = b.add(b.mul(p, i64(mr)), r) if by_columns else b.add(b.mul(r, depth), p)
-                b.store(value, element_at(b, dst, where, self.operand.dtype))
-        if by_columns:
-            return PanelAddress(dst, i64(1), i64(mr))
-        return PanelAddress(dst, depth, i64(1))
+        with for_range(b, rows, "pack.r") as r, for_range(b, depth, "pack.p") as p:
+            value = self.operand.load(b, b.add(base, b.add(b.mul(r, rs), b.mul(p, cs))))
+            where = b.add(b.mul(p, i64(mr)), r)
+            b.store(value, element_at(b, dst, where, self.operand.dtype))
+        return PanelAddress(dst, i64(1), i64(mr))
 
     def pack_block(
         self,
@@ -660,25 +659,49 @@ class _TileCall:
     last: ir.Value
 
     def emit_row(self, i0: ir.Value, rows: ir.Value, j0: ir.Value, ncols: ir.Value) -> None:
+        """The tiles of a panel: a full panel of `mr` rows, or a short one as sub-panels of
+        8, 4, 2 and 1 rows (its binary digits), so that only those micro-kernels exist; then,
+        after the last depth block, the epilogue on the panel's block of C (at most mr x nc
+        elements, still in L1). One epilogue per panel, with a runtime row count, keeps the
+        IR small: LLVM would unroll an epilogue per sub-panel size."""
         b, bl = self.k.b, self.bl
-        width: ir.Value = i64(bl.tile_vectors(bl.mr) * bl.lanes)
-        for count in range(bl.mr - 1, 0, -1):
-            here = i64(bl.tile_vectors(count) * bl.lanes)
-            width = b.select(b.icmp_signed("==", rows, i64(count)), here, width)
+        full = b.icmp_signed("==", rows, i64(bl.mr))
+        with b.if_else(full) as (then, otherwise):
+            with then:
+                self._tiles(i0, i64(0), bl.mr, j0, ncols)
+            with otherwise:
+                for count in sub_panel_rows(bl.mr):
+                    with b.if_then(b.icmp_signed("!=", b.and_(rows, i64(count)), i64(0))):
+                        first = b.and_(rows, i64(-2 * count))  # the rows of larger sub-panels
+                        self._tiles(i0, first, count, j0, ncols)
+        if self.g.epilogue is not None:
+            with b.if_then(self.last):
+                self.g.epilogue(i0, rows, j0, ncols)
+
+    def _tiles(
+        self, i0: ir.Value, first: ir.Value, count: int, j0: ir.Value, ncols: ir.Value
+    ) -> None:
+        """The tiles of rows [i0 + first, i0 + first + count): a loop over the block's columns
+        calling the micro-kernel compiled for `count` rows."""
+        b, bl = self.k.b, self.bl
+        kernel = micro_kernel(b.module, bl, count, bl.tile_vectors(count))
+        width = bl.tile_vectors(count) * bl.lanes
+        row = b.add(i0, first, name="row")
+        a_pointer = element_at(b, self.a.pointer, b.mul(first, self.a.rows), bl.dtype)
         with for_range(b, ceil_div(b, ncols, width), "jr") as t:
-            jr = b.mul(t, width, name="jr")
-            cols = minimum(b, width, b.sub(ncols, jr), name="cols")
+            jr = b.mul(t, i64(width), name="jr")
+            cols = minimum(b, i64(width), b.sub(ncols, jr), name="cols")
             panel_b = element_at(
                 b,
                 self.panel.pointer,
                 b.mul(b.sdiv(jr, i64(bl.nr)), self.panel.panel_stride),
                 bl.dtype,
             )
-            c_index = self.g.c.element(self.k, i0, b.add(j0, jr))
+            c_index = self.g.c.element(self.k, row, b.add(j0, jr))
             c_tile = element_at(b, self.g.c.operand.pointer, c_index, bl.dtype)
             args = [
                 self.kc,
-                self.a.pointer,
+                a_pointer,
                 self.a.rows,
                 self.a.step,
                 panel_b,
@@ -689,27 +712,17 @@ class _TileCall:
                 cols,
                 self.accumulate,
             ]
-            self._dispatch(rows, args)
-            if self.g.epilogue is not None:
-                with b.if_then(self.last):
-                    self.g.epilogue(i0, rows, b.add(j0, jr), cols)
+            b.call(kernel, args)
 
-    def _dispatch(self, rows: ir.Value, args: list[ir.Value]) -> None:
-        """Call the micro-kernel compiled for this many rows."""
-        b, bl = self.k.b, self.bl
-        module = b.module
-        merge = b.append_basic_block("tile.done")
-        cases = []
-        for count in range(1, bl.mr + 1):
-            block = b.append_basic_block(f"tile.rows{count}")
-            cases.append((count, block))
-        switch = b.switch(rows, cases[-1][1])
-        for count, block in cases:
-            switch.add_case(i64(count), block)
-            b.position_at_end(block)
-            b.call(micro_kernel(module, bl, count, bl.tile_vectors(count)), args)
-            b.branch(merge)
-        b.position_at_end(merge)
+
+def sub_panel_rows(mr: int) -> list[int]:
+    """The row counts of the micro-kernels short panels are made of: the powers of two below
+    `mr`, largest first (any count below `mr` is a sum of distinct ones).
+
+    >>> sub_panel_rows(12), sub_panel_rows(6)
+    ([8, 4, 2, 1], [4, 2, 1])
+    """
+    return [1 << bit for bit in reversed(range(mr.bit_length())) if 1 << bit < mr]
 
 
 #: `lower(kernel, epilogue, part)`: a matmul or conv lowering, finishing each tile with the

@@ -4,6 +4,11 @@ Code is generated for the host CPU (`get_host_cpu_name`, `get_host_cpu_features`
 independent (`reloc="pic"`), so one object file serves three uses: it is loaded into the
 in-process JIT, stored in the disk cache, and linked into an exported shared library.
 
+With AVX-512, loops are vectorized 512 bits wide: LLVM's tuning for some CPUs prefers 256-bit
+vectors (`prefer-256-bit`, against clock throttling on older Intel parts), which halves the
+throughput of every vectorized kernel on CPUs with full-width 512-bit units; the GEMM's
+micro-kernel is written with 512-bit vectors anyway.
+
 Object code is loaded into its own MCJIT engine (`NativeLibrary`); dropping the library frees
 the engine and its executable memory. LLVM's global state is not thread-safe, so every stage
 runs under one lock.
@@ -47,8 +52,21 @@ def host() -> HostTarget:
         libm = ctypes.util.find_library("m")
         if libm:  # so JIT-ed calls to erf, tanh, ... resolve (usually loaded already)
             llvm.load_library_permanently(libm)
-        features = llvm.get_host_cpu_features().flatten()
+        features = vector_width_features(llvm.get_host_cpu_features().flatten())
         return HostTarget(llvm.get_process_triple(), llvm.get_host_cpu_name(), features)
+
+
+def vector_width_features(features: str) -> str:
+    """The host's features, with 512-bit vectorization preferred when AVX-512 is there.
+
+    >>> vector_width_features("+avx2,+avx512f")
+    '+avx2,+avx512f,-prefer-256-bit'
+    >>> vector_width_features("+avx2,-avx512f")
+    '+avx2,-avx512f'
+    """
+    if "+avx512f" not in features.split(","):
+        return features
+    return f"{features},-prefer-256-bit"
 
 
 def target_machine(opt_level: int = 3) -> llvm.TargetMachine:
@@ -64,6 +82,7 @@ def target_machine(opt_level: int = 3) -> llvm.TargetMachine:
         )
 
 
+@cache
 def data_layout() -> str:
     """The host's data layout string, for generated modules."""
     return str(target_machine().target_data)

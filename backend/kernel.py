@@ -87,6 +87,8 @@ class Kernel:
         scratch: a private workspace array, for primitives that declare one (see
             `lowering.registry.SCRATCH_RULES`).
         threads: how many threads the kernel may use (`backend.parallel`).
+        pool: with threads > 1, (the pool block's pointer, the module's `parallel.Pool`):
+            where the kernel publishes the jobs its threads share.
     """
 
     b: ir.IRBuilder
@@ -99,6 +101,7 @@ class Kernel:
     name: str | None = None
     scratch: Operand | None = None
     threads: int = 1
+    pool: tuple[ir.Value, Any] | None = None
 
     def value(self, extent: Extent | int, name: str = "") -> ir.Value:
         """The i64 value of an extent (a polynomial of the batch) at the current position."""

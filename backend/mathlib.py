@@ -2,9 +2,11 @@
 
 This module is the single place that decides how `exp`, `log`, `tanh`, ... become code:
 
-- `exp`, `expm1`, `log`, `log1p`, `tanh` and `erf` are emitted inline by
-  `graphc.backend.vecmath` (range reduction + polynomial, a few ulp), which LLVM's loop
-  vectorizer widens like any arithmetic;
+- `exp`, `expm1`, `log`, `log1p`, `tanh` and `erf` are built by `graphc.backend.vecmath`
+  (range reduction + polynomial, a few ulp) once per module and dtype, as an `alwaysinline`
+  function (`graphc.exp.f32`, ...): every use becomes the inline code LLVM's loop vectorizer
+  widens like any arithmetic, but the IR is generated and parsed once (a gradient of 40
+  scalar variables uses `exp` and `log` a hundred times);
 - intrinsics that LLVM lowers to single instructions (sqrt, floor, ceil, roundeven, fabs,
   copysign) vectorize too;
 - `sin`, `cos`, `tan` and `pow` stay scalar calls (`llvm.sin` becomes `sinf`/`sin`): their
@@ -46,11 +48,35 @@ def libm_symbol(fname: str, float_type: ir.Type) -> str:
     return fname + ("f" if isinstance(float_type, ir.FloatType) else "")
 
 
+def shared_vector_function(module: ir.Module, fname: str, ftype: ir.Type) -> ir.Function:
+    """The module's `alwaysinline` function computing `fname` with vector math, defined on
+    first use.
+
+    >>> m = ir.Module()
+    >>> f = shared_vector_function(m, "exp", ir.FloatType())
+    >>> f.name, shared_vector_function(m, "exp", ir.FloatType()) is f
+    ('graphc.exp.f32', True)
+    """
+    short = "f32" if isinstance(ftype, ir.FloatType) else "f64"
+    symbol = f"graphc.{fname}.{short}"
+    existing = module.globals.get(symbol)
+    if existing is not None:
+        return existing
+    fn = ir.Function(module, ir.FunctionType(ftype, [ftype]), symbol)
+    fn.linkage = "internal"
+    fn.attributes.add("alwaysinline")
+    fn.attributes.add("nounwind")
+    fn.args[0].name = "x"
+    builder = ir.IRBuilder(fn.append_basic_block("entry"))
+    builder.ret(vector_math(Emitter(builder), fname, fn.args[0]))
+    return fn
+
+
 def math_call(em: Emitter, fname: str, *args: ir.Value, name: str = "") -> ir.Value:
     """`fname(*args)` on float registers: inline vector math, an intrinsic or a libm call."""
     ftype = args[0].type
-    if fname in VECTOR_FUNCTIONS:
-        return vector_math(em, fname, *args)
+    if fname in VECTOR_FUNCTIONS:  # no fast-math flags: the error bounds need exact operations
+        return em.b.call(shared_vector_function(em.module, fname, ftype), list(args), name=name)
     if fname in INTRINSICS:
         return em.intrinsic(INTRINSICS[fname], ftype, args, result=name)
     if fname in LIBM:

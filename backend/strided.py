@@ -14,13 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
 from graphc.backend.extents import Extent, row_major_strides
 from graphc.backend.irtypes import I64
 from graphc.backend.kernel import Kernel, Operand
+from graphc.backend.loops import for_range
 from graphc.types import Dim
+
+if TYPE_CHECKING:
+    from graphc.backend.parallel import Part
+
+
+#: Shares of a flat loop split across threads are multiples of this many elements (whole
+#: vectors and cache lines, so the vectorized body runs the same on every share).
+PART_QUANTUM = 64
 
 
 @dataclass(frozen=True)
@@ -86,21 +96,32 @@ def emit_nest(
     views: Sequence[View],
     body: Callable[[list[ir.Value]], None],
     name: str = "i",
+    part: Part | None = None,
 ) -> None:
     """Emit a loop nest over the box `extents`; `body(offsets)` emits the innermost code.
 
     `offsets[v]` is view v's element offset at the current index (i64); axes are merged first
     (see `merge_axes`), and offsets advance incrementally from loop to loop. Literal operands
-    get offset 0.
+    get offset 0. With a `part`, the outermost (merged) loop runs over that part's share only
+    (`backend.parallel`); a nest without loops is then emitted for part 0 alone.
     """
     all_extents, merged = merge_axes(extents, views)
     start = [_start(k, v) for v in merged]
+    b = k.b
+
+    def bounds(axis: int) -> tuple[ir.Value | None, ir.Value]:
+        count = k.value(all_extents[axis])
+        if part is None or axis > 0:
+            return None, count
+        quantum = PART_QUANTUM if len(all_extents) == 1 else 1
+        return part.share(b, count, quantum)
 
     def level(axis: int, current: list[ir.Value]) -> None:
         if axis == len(all_extents):
             body(current)
             return
-        with k.loop(all_extents[axis], f"{name}{axis}") as index:
+        first, end = bounds(axis)
+        with for_range(b, end, f"{name}{axis}", start=first) as index:
             advanced: dict[tuple[int, Extent], ir.Value] = {}  # views moving alike share it
             moved = []
             for v, o in zip(merged, current):
@@ -113,6 +134,10 @@ def emit_nest(
                 moved.append(advanced[id(o), stride])
             level(axis + 1, moved)
 
+    if part is not None and not all_extents:
+        with b.if_then(b.icmp_signed("==", part.index, ir.Constant(I64, 0))):
+            level(0, start)
+        return
     level(0, start)
 
 
@@ -123,8 +148,10 @@ def emit_map(
     ins: Sequence[View],
     fn: Callable[[list[ir.Value]], ir.Value],
     name: str = "i",
+    part: Part | None = None,
 ) -> None:
-    """Emit the loop nest storing `fn(loaded ins)` into `out` at every index of the box.
+    """Emit the loop nest storing `fn(loaded ins)` into `out` at every index of the box
+    (with a `part`: that part's share of the outermost loop, see `emit_nest`).
 
     `ins` may include `out`'s operand again (read-modify-write, for reductions).
     """
@@ -134,7 +161,7 @@ def emit_map(
         loaded = [v.operand.load(b, o) for v, o in zip(ins, offsets[1:])]
         out.operand.store(b, offsets[0], fn(loaded))
 
-    emit_nest(k, extents, [out, *ins], body, name)
+    emit_nest(k, extents, [out, *ins], body, name, part)
 
 
 def _start(k: Kernel, view: View) -> ir.Value:

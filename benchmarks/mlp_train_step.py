@@ -186,7 +186,7 @@ def run(settings: Settings) -> Section:
     batch = 16 if settings.quick else 128
     case = f"batch {batch}"
     x, y = models.flat_inputs(batch), models.labels(batch)
-    compiled = graphc.compile(graphc_step(weights))
+    compiled = graphc.compile(graphc_step(weights), threads=settings.threads)
     trainers: dict[str, Callable[[], Any]] = {}
     check = NumpyTrainer(weights)
     first_loss = check.step(x, y)

@@ -21,6 +21,7 @@ from typing import Any
 from llvmlite import ir
 
 from graphc.backend.emitter import Emitter
+from graphc.backend.extents import element_count
 from graphc.backend.gemm import ANCHORS, Addressing, Epilogue, TileEpilogue
 from graphc.backend.irtypes import constant
 from graphc.backend.kernel import Kernel
@@ -31,7 +32,7 @@ from graphc.backend.lowering.registry import (
     register_lowering,
     register_scratch,
 )
-from graphc.backend.parallel import Part, run_in_parts
+from graphc.backend.parallel import Part, map_in_parts, run_in_parts
 from graphc.backend.strided import broadcast_view, contiguous_view, emit_map
 from graphc.core import constant_p, input_p
 from graphc.graph import Graph
@@ -76,13 +77,18 @@ def lower_fused(k: Kernel) -> None:
 
 def _elementwise_body(k: Kernel, body: Graph) -> None:
     shape = k.out.type.shape
-    emit_map(
-        k,
-        k.out.extents,
-        contiguous_view(k.out),
-        [broadcast_view(o, shape) for o in k.operands],
-        lambda values: evaluate_body(k.em, body, dict(zip(body.inputs, values))),
-    )
+
+    def emit(kernel: Kernel, part: Part | None) -> None:
+        emit_map(
+            kernel,
+            kernel.out.extents,
+            contiguous_view(kernel.out),
+            [broadcast_view(o, shape) for o in kernel.operands],
+            lambda values: evaluate_body(kernel.em, body, dict(zip(body.inputs, values))),
+            part=part,
+        )
+
+    map_in_parts(k, element_count(shape), emit)
 
 
 def _epilogue_body(k: Kernel, body: Graph) -> None:

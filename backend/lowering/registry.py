@@ -17,7 +17,9 @@ import numpy as np
 from llvmlite import ir
 
 from graphc.backend.emitter import Emitter
+from graphc.backend.extents import element_count
 from graphc.backend.kernel import Kernel
+from graphc.backend.parallel import Part, map_in_parts
 from graphc.backend.strided import broadcast_view, contiguous_view, emit_map
 from graphc.core import Primitive
 from graphc.errors import GraphError
@@ -107,10 +109,15 @@ def lower_elementwise(k: Kernel) -> None:
     """out[i] = rule(operands broadcast to out's shape at i), one loop nest."""
     shape = k.out.type.shape
     sig = Signature(tuple(o.dtype for o in k.operands), k.out.dtype, k.attrs)
-    emit_map(
-        k,
-        k.out.extents,
-        contiguous_view(k.out),
-        [broadcast_view(o, shape) for o in k.operands],
-        lambda values: apply_scalar(k.em, k.primitive, sig, *values),
-    )
+
+    def body(kernel: Kernel, part: Part | None) -> None:
+        emit_map(
+            kernel,
+            kernel.out.extents,
+            contiguous_view(kernel.out),
+            [broadcast_view(o, shape) for o in kernel.operands],
+            lambda values: apply_scalar(kernel.em, kernel.primitive, sig, *values),
+            part=part,
+        )
+
+    map_in_parts(k, element_count(shape), body)

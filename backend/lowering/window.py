@@ -6,9 +6,17 @@ are: output axes [0, t), then one loop per windowed axis over its window (skippi
 that fall into the padding, which holds the identity and cannot change the result), then the
 remaining plain output axes, innermost. For NHWC pooling that is n, oh, ow, kh, kw, c: the
 innermost loop runs over contiguous channels in both input and output.
+
+A small window without padding (at most `UNROLLED_WINDOW` positions, e.g. 2x2 or 3x3 pooling)
+is unrolled instead: the innermost loop loads every position of the window and combines them
+in registers, starting from the identity, and stores each output once (one pass over the
+output instead of one per window position).
 """
 
 from __future__ import annotations
+
+from itertools import product
+from math import prod
 
 from llvmlite import ir
 
@@ -22,6 +30,9 @@ from graphc.primitives.window import reduce_window_p
 
 COMBINE = {"max": REDUCERS[rd.reduce_max_p][1], "sum": REDUCERS[rd.reduce_sum_p][1]}
 
+#: Windows of at most this many positions, without padding, are unrolled.
+UNROLLED_WINDOW = 16
+
 
 def lower_reduce_window(k: Kernel) -> None:
     (x,) = k.operands
@@ -30,17 +41,45 @@ def lower_reduce_window(k: Kernel) -> None:
     reducer = k.attrs["reducer"]
     windows, strides, padding = k.attrs["window"], k.attrs["strides"], k.attrs["padding"]
     identity = constant(dtype, lowest(dtype) if reducer == "max" else 0)
-    emit_map(k, k.out.extents, contiguous_view(k.out), [], lambda _: identity, name="init")
     windowed = [a for a in range(x.type.ndim) if windows[a] != 1 or tuple(padding[a]) != (0, 0)]
+    positions_count = prod(windows[a] for a in windowed)
+    unrolled = positions_count <= UNROLLED_WINDOW and all(
+        tuple(padding[a]) == (0, 0) for a in windowed
+    )
+    if not unrolled:
+        emit_map(k, k.out.extents, contiguous_view(k.out), [], lambda _: identity, name="init")
     split = windowed[-1] + 1 if windowed else 0
     out_dims, in_dims = k.out.extents, x.extents
     out_strides, in_strides = k.out.strides, x.strides
     sig = Signature((dtype, dtype), dtype)
     combine = COMBINE[reducer]
 
+    trailing = range(split, x.type.ndim)
+
+    def unrolled_inner(positions: dict[int, ir.Value], in_base, out_base) -> None:
+        """The plain trailing axes, every window position combined in registers."""
+        for axis in windowed:  # the window's first input row/column along each axis
+            start = b.mul(positions[axis], ir.Constant(I64, strides[axis]))
+            in_base = b.add(in_base, b.mul(start, k.value(in_strides[axis])))
+        sources = []
+        for offsets in product(*(range(windows[a]) for a in windowed)):
+            shift = k.offset(
+                list(zip((ir.Constant(I64, o) for o in offsets), (in_strides[a] for a in windowed)))
+            )
+            view_strides = tuple(in_strides[a] * strides[a] for a in trailing)
+            sources.append(View(x, view_strides, k.add(in_base, shift)))
+
+        def fold(values: list[ir.Value]) -> ir.Value:
+            result = identity
+            for value in values:
+                result = combine(k.em, sig, result, value)
+            return result
+
+        out_view = View(k.out, tuple(out_strides[a] for a in trailing), out_base)
+        emit_map(k, [out_dims[a] for a in trailing], out_view, sources, fold, name="c")
+
     def inner(out_base: ir.Value, in_base: ir.Value) -> None:
         """The plain trailing axes: out[...] = combine(out[...], x[... * stride])."""
-        trailing = range(split, x.type.ndim)
         acc = View(k.out, tuple(out_strides[a] for a in trailing), out_base)
         source = View(x, tuple(in_strides[a] * strides[a] for a in trailing), in_base)
         emit_map(
@@ -73,7 +112,10 @@ def lower_reduce_window(k: Kernel) -> None:
     def outer(axis: int, positions: dict[int, ir.Value], in_base, out_base) -> None:
         """Output axes [0, split): plain ones advance the input directly."""
         if axis == split:
-            windows_of(windowed, positions, in_base, out_base)
+            if unrolled:
+                unrolled_inner(positions, in_base, out_base)
+            else:
+                windows_of(windowed, positions, in_base, out_base)
             return
         with k.loop(out_dims[axis], f"o{axis}") as o:
             out_next = b.add(out_base, b.mul(o, k.value(out_strides[axis])))

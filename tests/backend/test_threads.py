@@ -45,7 +45,10 @@ def test_the_batch_is_actually_split(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(f, "_call_native", spy)
     f(np.zeros((10, 6)))
     assert sorted(b for b, _ in calls) == [3, 3, 4]
-    assert all(name.startswith("graphc") for _, name in calls)
+    names = sorted(name for _, name in calls)
+    caller = threading.current_thread().name
+    assert names.count(caller) == 1  # the calling thread computes one slice itself
+    assert all(name.startswith("graphc") for name in names if name != caller)
 
 
 def test_graphs_that_mix_batch_entries_run_on_one_thread() -> None:
@@ -79,3 +82,63 @@ def test_unbatched_inputs_are_shared_by_every_slice() -> None:
     f = compile_graph(graph, threads=2)
     data = np.arange(20.0).reshape(10, 2)
     np.testing.assert_array_equal(f(data, np.array([2.0, 3.0])), data * [2.0, 3.0])
+
+
+def adam_like() -> graphc.Graph:
+    """A non-separable graph (unbatched outputs) whose elementwise kernels are large."""
+    p = graphc.placeholder((1025, 1025), name="p")
+    g = graphc.placeholder((1025, 1025), name="g")
+    s = graphc.placeholder((), name="s")
+    update = p - 0.01 * (g * s) / (graphc.sqrt(g * g) + 1e-7)
+    return graphc.Graph([p, g, s], [update, g * 0.5, p[:3] + 1.0])
+
+
+def test_large_elementwise_kernels_are_split_across_threads() -> None:
+    graph = adam_like()
+    one, two = compile_graph(graph, cache=False), compile_graph(graph, threads=2, cache=False)
+    assert not two.batch_separable
+    rng = np.random.default_rng(3)
+    args = [rng.standard_normal((1025, 1025)).astype(np.float32) for _ in range(2)]
+    for a, b in zip(one(*args, 1.5), two(*args, 1.5)):
+        np.testing.assert_array_equal(a, b)
+    ir_text = two.llvm_ir()
+    parts = {line.split('"')[1] for line in ir_text.splitlines() if line.startswith("define")}
+    split = sorted(name for name in parts if name.endswith(".part"))
+    assert len(split) == 2 and all("fused" in name or "mul" in name for name in split)
+    assert ".part" not in one.llvm_ir()  # one thread: no thread code at all
+
+
+@pytest.mark.parametrize("batch", [0, 1, 3, 1000])
+def test_batched_elementwise_kernels_split_by_their_runtime_size(batch: int) -> None:
+    x = graphc.placeholder((None, 1100), "float64", name="x")
+    graph = graphc.Graph([x], graphc.exp(x - graphc.mean(x, axis=0)))
+    f = compile_graph(graph, threads=2, cache=False)
+    assert not f.batch_separable and ".part" in f.llvm_ir()
+    data = np.random.default_rng(batch).standard_normal((batch, 1100))
+    np.testing.assert_array_equal(f(data), compile_graph(graph, cache=False)(data))
+
+
+def test_kernel_threads_serve_concurrent_callers() -> None:
+    """Each call of the entry has its own pool of workers: calls from several Python threads
+    at once (the GIL is released) share nothing."""
+    graph = adam_like()
+    f = compile_graph(graph, threads=2, cache=False)
+    rng = np.random.default_rng(4)
+    inputs = [
+        [rng.standard_normal((1025, 1025)).astype(np.float32) for _ in range(2)] for _ in range(4)
+    ]
+    want = [graph(*args, 0.5) for args in inputs]
+    got: dict[int, list] = {}
+
+    def call(index: int) -> None:
+        for _ in range(3):
+            got[index] = f(*inputs[index], 0.5)
+
+    workers = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for index in range(4):
+        for a, b in zip(got[index], want[index]):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
