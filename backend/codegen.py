@@ -20,6 +20,7 @@ from llvmlite import ir
 
 from graphc.backend import lowering
 from graphc.backend.emitter import Emitter
+from graphc.backend.fpenv import emit_flush_denormals, supports_flushing
 from graphc.backend.irtypes import I8, I64, PTR, VOID
 from graphc.backend.kernel import Kernel, Operand
 from graphc.backend.parallel import Pool
@@ -38,6 +39,7 @@ class CodegenOptions:
     opt_level: int = 3
     fast_math: bool = False
     threads: int = 1  # threads one kernel may use (backend.parallel)
+    flush_denormals: bool = False  # FTZ/DAZ during the call (backend.fpenv)
 
 
 def emit_module(
@@ -71,6 +73,9 @@ class _Entry:
 
     def emit(self) -> None:
         program = self.program
+        restore_fp_mode = None
+        if self.options.flush_denormals and supports_flushing(self.module.triple):
+            restore_fp_mode = emit_flush_denormals(self.b)
         if self.pool is not None:
             self.pool_pointer = self.pool.block(self.b)
         workspace = self._argument(program.workspace_slot, "workspace")
@@ -107,6 +112,8 @@ class _Entry:
         if self.pool is not None:
             self.pool.stop(self.b, self.pool_pointer)
             self.pool.define()
+        if restore_fp_mode is not None:
+            restore_fp_mode(self.b)
         self.b.ret_void()
 
     def _argument(self, slot: int, name: str) -> ir.Value:

@@ -39,6 +39,7 @@ def compile_graph(
     threads: int | None = None,
     cache: bool = True,
     run_passes: bool = True,
+    flush_denormals: bool = False,
 ) -> Compiled:
     """Compile `graph` to native code for this CPU; see `graphc.compile`.
 
@@ -67,7 +68,9 @@ def compile_graph(
     program = clock("plan", lambda: Program(graph, planned_slots))
     separable = is_batch_separable(graph)
     # threads split the batch of a separable graph, else the work of each large kernel
-    options = CodegenOptions(opt_level, fast_math, 1 if separable else threads or 1)
+    options = CodegenOptions(
+        opt_level, fast_math, 1 if separable else threads or 1, flush_denormals
+    )
     target = jit.host()
     key = disk_cache.cache_key(
         disk_cache.fingerprint(graph, frozenset(program.literals)),

@@ -20,6 +20,7 @@ def compile(
     fast_math: bool = False,
     threads: int | None = None,
     cache: bool = True,
+    flush_denormals: bool = False,
 ) -> Compiled:
     """Compile a graph to native code for this CPU; the result is called like the graph.
 
@@ -33,6 +34,9 @@ def compile(
             k slices run in parallel, when the graph keeps batch entries independent.
         cache: reuse object code from the disk cache (`$GRAPHC_CACHE_DIR`, default
             `~/.cache/graphc`) and store new code there.
+        flush_denormals: during each call, treat subnormal floats as zero and flush results
+            that would be subnormal to zero (x86 FTZ/DAZ, as XLA and TensorFlow run), for
+            speed; the mode is restored when the call returns. Training steps use it.
 
     Returns:
         A `Compiled` object: `compiled(*arrays, out=None)`, `.llvm_ir()`, `.asm()`,
@@ -48,5 +52,10 @@ def compile(
     from graphc.backend import compile_graph
 
     return compile_graph(
-        graph, opt_level=opt_level, fast_math=fast_math, threads=threads, cache=cache
+        graph,
+        opt_level=opt_level,
+        fast_math=fast_math,
+        threads=threads,
+        cache=cache,
+        flush_denormals=flush_denormals,
     )

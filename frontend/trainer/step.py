@@ -32,7 +32,6 @@ from graphc.core import Value, placeholder, unwrap_symbolic
 from graphc.errors import GraphError
 from graphc.frontend.engine import tree
 from graphc.frontend.engine.trace import TraceContext
-from graphc.frontend.trainer.denormals import FlushDenormals, flush_denormals
 from graphc.frontend.variables import Variable, variables_in
 from graphc.graph import Graph
 
@@ -214,7 +213,8 @@ def trace_step(
     index = {id(v): i for i, v in enumerate(state)}
     inputs = [h for h in holders if h is not None] + ([seed] if seed is not None else [])
     graph = Graph(inputs + [v.symbol for v in state], outputs, name=who)
-    function = graphc.compile(graph) if jit_compile else graph
+    # subnormals flushed to zero during the step, as XLA does (see graphc.backend.fpenv)
+    function = graphc.compile(graph, flush_denormals=True) if jit_compile else graph
     schedules = [
         (opt, index[id(opt.learning_rate_variable)], index[id(opt.iterations_variable)])
         for opt in optimizers
@@ -243,13 +243,12 @@ class StepRunner:
     and `store` the Variables are stale: store before anything else reads them.
 
     A compiled step runs with subnormal floats flushed to zero, as Keras' XLA and TensorFlow
-    kernels do (see `denormals`); the interpreter (`jit_compile=False`) computes them exactly.
+    kernels do (`graphc.compile(..., flush_denormals=True)`); the interpreter
+    (`jit_compile=False`) computes them exactly.
     """
 
     def __init__(self, step: Step):
         self.step = step
-        compiled = step.function is not step.graph
-        self._flush = flush_denormals() if compiled else FlushDenormals(None, None)
         self.arrays: list[np.ndarray] = []
         self.dirty = False
         self.load()
@@ -275,11 +274,7 @@ class StepRunner:
         args = [leaves[i] for i in step.data_positions]
         if step.training:
             args.append(np.array(seed, np.int64))
-        previous = self._flush.enter()
-        try:
-            results = step.function(*args, *arrays)
-        finally:
-            self._flush.exit(previous)
+        results = step.function(*args, *arrays)
         if not isinstance(results, list):
             results = [results]
         for state_index, output_index in step.assignments:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import platform
 import weakref
 
 import numpy as np
@@ -59,3 +60,16 @@ def test_a_graph_without_batch_dimension() -> None:
     graph = graphc.Graph([a, b], graphc.log(a) + a * b - graphc.sin(b))
     f = compile_graph(graph)
     assert float(f(2.0, 5.0)) == pytest.approx(float(graph(2.0, 5.0)), rel=1e-15)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 only")
+def test_flush_denormals_holds_during_the_call_only() -> None:
+    x = graphc.placeholder((None,), "float32", name="x")
+    graph = graphc.Graph([x], x * np.float32(0.5))
+    tiny = np.full(3, np.finfo(np.float32).tiny, np.float32)  # halving it gives a subnormal
+    flushed = graphc.compile(graph, flush_denormals=True, cache=False)
+    exact = graphc.compile(graph, cache=False)
+    np.testing.assert_array_equal(flushed(tiny), 0.0)
+    np.testing.assert_array_equal(exact(tiny), tiny * np.float32(0.5))
+    assert np.float32(tiny[0]) * np.float32(0.5) > 0  # the mode was restored for numpy
+    assert "llvm.x86.sse.ldmxcsr" in flushed.llvm_ir() and "mxcsr" not in exact.llvm_ir()
