@@ -53,7 +53,7 @@ class Primitive:
             (for ops whose attributes mention the batch dimension, like `broadcast_to`).
     """
 
-    __slots__ = ("name", "properties", "needs_out_shape", "shape_rule", "impl")
+    __slots__ = ("name", "properties", "_property_bits", "needs_out_shape", "shape_rule", "impl")
 
     def __init__(
         self,
@@ -66,6 +66,7 @@ class Primitive:
             raise GraphError(f"primitive {name!r} is defined twice")
         self.name = name
         self.properties = properties
+        self._property_bits = properties.value  # `has` is hot in passes: skip Flag.__and__
         self.needs_out_shape = needs_out_shape
         self.shape_rule: ShapeRule | None = None
         self.impl: Impl | None = None
@@ -75,7 +76,7 @@ class Primitive:
         return self.name
 
     def has(self, prop: Property) -> bool:
-        return bool(self.properties & prop)
+        return bool(self._property_bits & prop.value)
 
     def def_shape_rule(self, rule: ShapeRule) -> ShapeRule:
         """Attach `rule(*operand_types, **attrs) -> TensorType`; it raises on bad operands."""
