@@ -219,8 +219,12 @@ class CallPlan:
         """This thread's frame (created on first use)."""
         frame = getattr(self._local, "frame", None)
         if frame is None:
-            frame = self._local.frame = Frame(self.workspace_slot + 1, self.weights)
+            frame = self._local.frame = self.new_frame()
         return frame
+
+    def new_frame(self) -> Frame:
+        """A frame of its own (a batch slice's in `backend.workers`)."""
+        return Frame(self.workspace_slot + 1, self.weights)
 
     def fill(
         self, frame: Frame, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], batch: int

@@ -23,7 +23,14 @@ from graphc.backend.emitter import Emitter
 from graphc.backend.fpenv import emit_flush_denormals, supports_flushing
 from graphc.backend.irtypes import I8, I64, PTR, VOID
 from graphc.backend.kernel import Kernel, Operand
-from graphc.backend.parallel import Pool
+from graphc.backend.parallel import (
+    MIN_POOL_WORK,
+    POOL_MAIN,
+    POOL_SPLIT,
+    POOL_START,
+    POOL_STOP,
+    Pool,
+)
 from graphc.backend.program import Home, Program
 from graphc.backend.strided import contiguous_view, emit_map
 from graphc.core import Primitive
@@ -40,6 +47,7 @@ class CodegenOptions:
     fast_math: bool = False
     threads: int = 1  # threads one kernel may use (backend.parallel)
     flush_denormals: bool = False  # FTZ/DAZ during the call (backend.fpenv)
+    batch_slices: bool = False  # large batches run as one slice per thread (backend.workers)
 
 
 def emit_module(
@@ -61,23 +69,104 @@ class _Entry:
         self.module = module
         self.program = program
         self.options = options
-        self.function = ir.Function(module, ir.FunctionType(VOID, [PTR, I64]), ENTRY)
-        self.function.attributes.add("nounwind")
-        self.args, self.batch = self.function.args
-        self.args.name, self.batch.name = "args", "batch"
+        self.pool = (
+            Pool.declare(module, options.threads, options.flush_denormals)
+            if options.threads > 1
+            else None
+        )
+        if self.pool is None:  # the kernels are called from the entry itself
+            self.function = _function(module, ENTRY, VOID, [PTR, I64], ["args", "batch"])
+        else:  # from a body shared by graphc_main and the persistent pool's entry points
+            self.function = _function(
+                module, "graphc.body", VOID, [PTR, I64, PTR], ["args", "batch", "pool"]
+            )
+            self.function.linkage = "internal"
+        self.args, self.batch = self.function.args[:2]
         self.b = ir.IRBuilder(self.function.append_basic_block("entry"))
         self.slot_pointers: list[ir.Value] = []
         self.pointers: dict[Home, ir.Value] = {}
-        self.pool = Pool.declare(module, options.threads) if options.threads > 1 else None
-        self.pool_pointer: ir.Value | None = None
+        self.pool_pointer: ir.Value | None = self.function.args[2] if self.pool else None
 
     def emit(self) -> None:
-        program = self.program
-        restore_fp_mode = None
+        if self.pool is None:
+            restore_fp_mode = self._flush_denormals(self.b)
+            self._emit_body()
+            if restore_fp_mode is not None:
+                restore_fp_mode(self.b)
+            self.b.ret_void()
+            return
+        self._emit_body()
+        self.b.ret_void()
+        self._emit_pool_entries(self.pool)
+        self.pool.define()
+
+    def _flush_denormals(self, b: ir.IRBuilder):
+        """Emit the FTZ/DAZ setting when asked for; the function restoring it (or None)."""
         if self.options.flush_denormals and supports_flushing(self.module.triple):
-            restore_fp_mode = emit_flush_denormals(self.b)
-        if self.pool is not None:
-            self.pool_pointer = self.pool.block(self.b)
+            return emit_flush_denormals(b)
+        return None
+
+    def _emit_pool_entries(self, pool: Pool) -> None:
+        """`graphc_main` with a pool block for the call, and the persistent pool's entries:
+        start, stop, run the graph, and (batch-separable graphs) run batch slices of it
+        (`backend.parallel`)."""
+        body = self.function
+        module = self.module
+
+        def entry(name: str, params: list[ir.Type], names: list[str], emit) -> None:
+            fn = _function(module, name, VOID, params, names)
+            b = ir.IRBuilder(fn.append_basic_block("entry"))
+            restore = self._flush_denormals(b)
+            emit(b, *fn.args)
+            if restore is not None:
+                restore(b)
+            b.ret_void()
+
+        def main(b: ir.IRBuilder, args: ir.Value, batch: ir.Value) -> None:
+            block = pool.call_block(b)
+            b.call(body, [args, batch, block])
+            pool.stop(b, block)
+
+        def start(b: ir.IRBuilder, block: ir.Value) -> None:
+            pool.init(b, block, MIN_POOL_WORK)
+            b.call(pool.start_workers, [block])
+
+        def split(b: ir.IRBuilder, block: ir.Value, table: ir.Value) -> None:
+            pool.publish(b, block, pool.job(self._slice_part(body, pool)), [b.ptrtoint(table, I64)])
+
+        entry(ENTRY, [PTR, I64], ["args", "batch"], main)
+        entry(POOL_START, [PTR], ["pool"], start)
+        entry(POOL_STOP, [PTR], ["pool"], pool.stop)
+        entry(
+            POOL_MAIN,
+            [PTR, I64, PTR],
+            ["args", "batch", "pool"],
+            lambda b, a, n, p: b.call(body, [a, n, p]),
+        )
+        if self.options.batch_slices:
+            entry(POOL_SPLIT, [PTR, PTR], ["pool", "table"], split)
+
+    def _slice_part(self, body: ir.Function, pool: Pool) -> ir.Function:
+        """`graphc.slice.part(args, part, parts)`: run the body on batch slice `part`, whose
+        pointer array and batch size are entries 2 * part and 2 * part + 1 of the table at
+        args[0], with the solo block (its kernels do not share their work)."""
+        fn = _function(
+            self.module, "graphc.slice.part", VOID, [PTR, I64, I64], ["args", "part", "parts"]
+        )
+        fn.linkage = "internal"
+        args, part, _ = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        table = b.inttoptr(b.load(args, typ=I64), PTR, name="table")
+        at = b.mul(part, ir.Constant(I64, 2))
+        frame = b.load(b.gep(table, [at], source_etype=PTR), typ=PTR, name="frame")
+        count = b.gep(table, [b.add(at, ir.Constant(I64, 1))], source_etype=I64)
+        solo = pool.solo_block(self.module)
+        b.call(body, [frame, b.load(count, typ=I64, name="batch"), b.bitcast(solo, PTR)])
+        b.ret_void()
+        return fn
+
+    def _emit_body(self) -> None:
+        program = self.program
         workspace = self._argument(program.workspace_slot, "workspace")
         offsets, _ = program.layout.emit(self.b, self.batch)
         self.slot_pointers = [
@@ -109,12 +198,6 @@ class _Entry:
                 self.module, f"copy_out{index}", out, source, self.options, self.pool
             )
             self._call(kernel, out, [source])
-        if self.pool is not None:
-            self.pool.stop(self.b, self.pool_pointer)
-            self.pool.define()
-        if restore_fp_mode is not None:
-            restore_fp_mode(self.b)
-        self.b.ret_void()
 
     def _argument(self, slot: int, name: str) -> ir.Value:
         address = self.b.gep(self.args, [ir.Constant(I64, slot)], inbounds=True, source_etype=PTR)
@@ -146,6 +229,17 @@ class _Entry:
         pointers = [o.pointer for o in [out, *operands] if not o.is_literal]
         pool = [self.pool_pointer] if self.pool_pointer is not None else []
         self.b.call(kernel, [*pointers, self.batch, *pool])
+
+
+def _function(
+    module: ir.Module, name: str, ret: ir.Type, params: list[ir.Type], names: list[str]
+) -> ir.Function:
+    """A `nounwind` function with named parameters."""
+    function = ir.Function(module, ir.FunctionType(ret, params), name)
+    function.attributes.add("nounwind")
+    for param, label in zip(function.args, names):
+        param.name = label
+    return function
 
 
 def _kernel_function(

@@ -19,9 +19,8 @@ A call goes through four steps, all before any native code runs:
 from __future__ import annotations
 
 import ctypes
-import weakref
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,9 +32,13 @@ from graphc.backend import jit
 from graphc.backend.calling import CallPlan
 from graphc.backend.codegen import ENTRY, CodegenOptions, emit_module
 from graphc.backend.program import Program
+from graphc.backend.workers import WorkerPool
 from graphc.errors import InputError
 from graphc.graph import Graph
 from graphc.types import TensorType, format_shape
+
+#: Rows per thread from which a batch-separable graph runs as one batch slice per thread.
+MIN_SLICE_ROWS = 16
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64)
 
@@ -94,8 +97,8 @@ class Compiled:
         self._input_types = self.graph.input_types
         self._input_names = self.graph.input_names
         self._output_types = self.graph.output_types
-        self._executor: ThreadPoolExecutor | None = None
-        self._splits = batch_separable and threads > 1
+        self._pool: WorkerPool | None = None
+        self._pool_lock = threading.Lock()
         self._workspace_sizes = lru_cache(maxsize=64)(program.layout.size)
         self._plan = CallPlan(
             self._input_types,
@@ -114,9 +117,9 @@ class Compiled:
     def __call__(self, *args: Any, out: Any = None) -> np.ndarray | list[np.ndarray]:
         """Run the native code on validated arguments; see the module docstring."""
         batch = self._plan.check(args) if out is None else None
-        if batch is not None and (batch < 2 or not self._splits):
+        if batch is not None and not self._splits(batch):
             frame, outputs, _keep = self._plan.prepare(args, batch)
-            self._entry(frame.address, batch)
+            self._call_frame(frame.address, batch)
             return outputs[0] if self.graph.single_output else outputs
         arrays, batch = check_arguments(
             self._input_types, self._input_names, args, what="compiled graph"
@@ -146,43 +149,63 @@ class Compiled:
         return list(given)
 
     def _run(self, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], batch: int) -> None:
-        slices = self._slices(batch)
-        if len(slices) == 1:
-            self._call_native(inputs, outputs, batch)
+        pool = self._acquire_pool() if self._splits(batch) else None
+        if pool is None:
+            frame = self._plan.frame()
+            self._plan.fill(frame, inputs, outputs, batch)
+            self._call_frame(frame.address, batch)
             return
-        executor = self._thread_pool()
-        batched_in = [t.is_batched for t in self._input_types]
+        try:
+            batched_in = [t.is_batched for t in self._input_types]
+            bounds = [batch * k // pool.parts for k in range(pool.parts + 1)]
+            for frame, lo, hi in zip(pool.frames, bounds[:-1], bounds[1:]):
+                ins = [a[lo:hi] if b else a for a, b in zip(inputs, batched_in)]
+                self._plan.fill(frame, ins, [o[lo:hi] for o in outputs], hi - lo)
+            pool.split([hi - lo for lo, hi in zip(bounds[:-1], bounds[1:])])
+        finally:
+            pool.release()
 
-        def piece(lo: int, hi: int) -> tuple[list, list, int]:
-            ins = [a[lo:hi] if b else a for a, b in zip(inputs, batched_in)]
-            return ins, [o[lo:hi] for o in outputs], hi - lo
+    def _splits(self, batch: int) -> bool:
+        """Whether a call of this batch size runs as one batch slice per thread (else the
+        threads share the work of each large kernel)."""
+        return self.options.batch_slices and batch >= MIN_SLICE_ROWS * self.threads
 
-        # the calling thread computes the first slice itself: one hand-off fewer
-        futures = [executor.submit(self._call_native, *piece(lo, hi)) for lo, hi in slices[1:]]
-        self._call_native(*piece(*slices[0]))
-        for future in futures:
-            future.result()
+    def _call_frame(self, frame_address: int, batch: int) -> None:
+        """Call the graph on a filled pointer array: with the persistent pool when there is
+        one and no other call holds it, else through `graphc_main`."""
+        pool = self._acquire_pool()
+        if pool is None:
+            self._entry(frame_address, batch)
+            return
+        try:
+            pool.run(frame_address, batch)
+        finally:
+            pool.release()
 
-    def _slices(self, batch: int) -> list[tuple[int, int]]:
-        """Batch ranges for the threads: one range unless splitting is allowed and useful."""
-        parts = min(self.threads, batch) if self.batch_separable else 1
-        if parts <= 1:
-            return [(0, batch)]
-        bounds = [batch * k // parts for k in range(parts + 1)]
-        return list(zip(bounds[:-1], bounds[1:]))
+    def _acquire_pool(self) -> WorkerPool | None:
+        """The persistent worker pool, taken for one call; None without threads or when
+        another call holds it. Made on first use, and again in a forked child."""
+        if self.options.threads <= 1:
+            return None
+        pool = self._pool
+        if pool is None or not pool.usable():
+            with self._pool_lock:
+                pool = self._pool
+                if pool is None or not pool.usable():
+                    frames = self._plan.new_frame if self.options.batch_slices else None
+                    pool = WorkerPool(self._library, self.threads, frames)
+                    self._pool = pool
+        return pool if pool.acquire() else None
 
-    def _thread_pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="graphc")
-            weakref.finalize(self, self._executor.shutdown, wait=False)
-        return self._executor
+    def close(self) -> None:
+        """Stop and join the worker threads now (a later call starts them again).
 
-    def _call_native(
-        self, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], batch: int
-    ) -> None:
-        frame = self._plan.frame()
-        self._plan.fill(frame, inputs, outputs, batch)
-        self._entry(frame.address, batch)
+        They are also stopped when the object is collected, before its code is freed.
+        """
+        pool = self._pool
+        self._pool = None
+        if pool is not None:
+            pool.close()
 
     def workspace_size(self, batch: int = 0) -> int:
         """Bytes of scratch memory a call with this batch size uses."""

@@ -67,9 +67,9 @@ def compile_graph(
         graph = clock("passes", lambda: passes.optimize(graph, level, fast_math=fast_math))
     program = clock("plan", lambda: Program(graph, planned_slots))
     separable = is_batch_separable(graph)
-    # threads split the batch of a separable graph, else the work of each large kernel
+    # threads share the work of large kernels; a separable graph's large batches are split
     options = CodegenOptions(
-        opt_level, fast_math, 1 if separable else threads or 1, flush_denormals
+        opt_level, fast_math, threads or 1, flush_denormals, separable and (threads or 1) > 1
     )
     target = jit.host()
     key = disk_cache.cache_key(

@@ -2,31 +2,43 @@
 
 A lowering that can split its work into parts (a GEMM splits its rows or its columns, see
 `backend.gemm`; an elementwise kernel its outermost loop) runs through `run_in_parts`. With
-one thread, the body is emitted in the kernel as usual. With T threads:
+one thread, the body is emitted in the kernel as usual. With T threads the kernels receive a
+*pool block* (i64 slots, see `Pool`) and:
 
-- the first job of a call of the entry (`graphc_main`) starts T - 1 worker threads, which the
-  entry joins before it returns (`Pool`): at most one thread start per call, none for a call
-  whose kernels are all small, and no code of the module runs once the call has returned
-  (the compiled code may then be freed);
 - a kernel whose work is large enough *publishes a job* in the pool: its arguments, a job
-  number (which part function to run) and a claim word packing (generation, parts, next
-  part). Workers and the calling thread claim parts with a compare-and-swap on that word and
-  run `<kernel>.part(ptr args, i64 part, i64 parts)` for each; the kernel returns when every
-  part is done. Between jobs the workers yield the processor (`sched_yield`);
-- claiming instead of assigning part t to thread t matters on a busy machine: a worker the
-  system does not schedule in time claims nothing, and the calling thread computes its parts
-  instead of waiting. The generation in the claim word keeps a late worker from claiming a
-  part of a job that has already finished.
+  number (which part function to run) and a claim word packing (generation, parts, claimed
+  parts as a bit mask). The calling thread has index 0, worker t index t; each claims its own
+  part first (part t of every job), then any part still unclaimed, with a compare-and-swap
+  on the claim word, and runs `<kernel>.part(ptr args, i64 part, i64 parts)` for it; the
+  kernel returns when every part is done;
+- part t is always the same range of the work, so with a persistent pool thread t reads the
+  same half of a weight matrix on every call, which stays in its core's L2 cache; and a
+  worker the system does not schedule in time claims nothing: the calling thread computes
+  its part instead of waiting. The generation in the claim word keeps a late worker from
+  claiming a part of a job that has already finished;
+- idle workers poll the claim word, yielding the processor (`sched_yield`) between polls;
+  after `SPIN_POLLS` polls they sleep on a futex (Linux; elsewhere they poll every 100 µs),
+  and a job published while some sleep wakes them.
+
+The pool block comes from one of two places:
+
+- `graphc_main` (the exported entry) keeps one on its stack for the call: the first kernel of
+  at least `MIN_START_WORK` multiply-adds starts T - 1 workers, which the entry joins before
+  it returns. Starting threads costs about 80 µs on the benchmark machine, so a call whose
+  kernels are all small never starts any, and no code of the module runs once a call has
+  returned;
+- a `Compiled` object owns a *persistent* block (`backend.workers`): `graphc_pool_start`
+  starts the workers once, `graphc_pool_main` runs the graph with them, `graphc_pool_split`
+  runs batch slices of a batch-separable graph as the parts of one job (each slice with the
+  *solo* block, a constant whose kernels never share work), and `graphc_pool_stop` joins the
+  workers before the code is freed. Its workers are running, so a kernel of
+  `MIN_POOL_WORK` multiply-adds already shares its work.
 
 A part is always the same range of the work, whoever runs it, so the results do not depend on
 the number of threads or on who ran what.
 
-Handing out a job to running workers costs a few microseconds, so products of fewer than
-`MIN_PARALLEL_WORK` multiply-adds run as one part on the calling thread, and elementwise
-kernels (`map_in_parts`) need at least `MIN_PARALLEL_ELEMENTS` elements (e.g. the Adam update
-of a large weight matrix in a training step). Starting the workers costs far more (about 80 µs
-on the benchmark machine, a virtual one), so only a kernel of at least `MIN_START_WORK`
-multiply-adds starts them: a call whose kernels are all small never pays for threads.
+Elementwise kernels (`map_in_parts`) need at least `MIN_PARALLEL_ELEMENTS` elements (e.g. the
+Adam update of a large weight matrix in a training step).
 """
 
 from __future__ import annotations
@@ -38,11 +50,17 @@ from llvmlite import ir
 
 from graphc.backend.emitter import Emitter, declare
 from graphc.backend.extents import Extent
-from graphc.backend.irtypes import I64, PTR
+from graphc.backend.fpenv import emit_flush_denormals, supports_flushing
+from graphc.backend.irtypes import I64, PTR, VOID
 from graphc.backend.kernel import Kernel, Operand
 
-#: Multiply-adds below which a kernel runs on the calling thread only (about 50 µs of work).
+#: Multiply-adds below which a kernel runs on the calling thread only when its call started
+#: the workers itself (about 50 µs of work).
 MIN_PARALLEL_WORK = 1 << 22
+
+#: Multiply-adds from which a kernel shares its work with the running workers of a persistent
+#: pool (a hand-off to a polling worker costs about a microsecond).
+MIN_POOL_WORK = 1 << 17
 
 #: Elements below which an elementwise kernel runs on the calling thread only (about 50 µs of
 #: memory traffic).
@@ -51,6 +69,20 @@ MIN_PARALLEL_ELEMENTS = 1 << 17
 #: Multiply-adds from which a kernel starts the workers when they are not running yet (about
 #: 400 µs of work).
 MIN_START_WORK = 1 << 25
+
+#: Polls a waiting thread makes with a `pause` instruction in between, before it polls with
+#: `sched_yield` (about 100 µs: a job or a part usually arrives sooner, and the thread keeps
+#: its core from other processes' spinning threads meanwhile).
+PAUSE_POLLS = 2000
+
+#: Polls an idle worker makes (the pause polls included) before it sleeps.
+SPIN_POLLS = 20000
+
+#: Entry points of a module compiled for several threads (besides `graphc_main`).
+POOL_START = "graphc_pool_start"
+POOL_STOP = "graphc_pool_stop"
+POOL_MAIN = "graphc_pool_main"
+POOL_SPLIT = "graphc_pool_split"
 
 
 @dataclass(frozen=True)
@@ -77,19 +109,43 @@ PartBody = Callable[[Kernel, "Part | None"], None]
 
 
 #: The pool block, in i64 slots: the claim word, the parts done, the job number, the stop
-#: flag, the last generation and whether the workers were started (both written by the
-#: calling thread only); then the workers' thread handles and start statuses, and the job's
-#: arguments (see `Pool.slots`).
-WORD, DONE, JOB, STOP, GENERATION, STARTED, HANDLES = range(7)
+#: flag, the last generation, whether the workers were started, the work from which a kernel
+#: shares (when started), the sleeping workers, the futex word they sleep on, the next worker
+#: index; then the workers' thread handles and start statuses, and the job's arguments (see
+#: `block_slots`).
+WORD, DONE, JOB, STOP, GENERATION, STARTED, MIN_WORK, SLEEPERS, SEQ, NEXT_INDEX, HANDLES = range(11)
 
 #: Most arguments (the batch and the array pointers) a kernel may pass to a job; a kernel with
 #: more runs on the calling thread alone.
 MAX_JOB_ARGS = 64
 
-#: Bits of the claim word: the next part (low), the number of parts, the generation (high).
+#: Bits of the claim word: the claimed parts (a mask, low), the number of parts, the
+#: generation (high). A job has at most `PART_BITS` parts.
 PART_BITS = 20
 PART_MASK = (1 << PART_BITS) - 1
 GENERATION_SHIFT = 2 * PART_BITS
+
+#: Linux's futex system call number, by architecture; FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE.
+FUTEX_SYSCALLS = {"x86_64": 202, "aarch64": 98}
+FUTEX_WAIT, FUTEX_WAKE = 128, 129
+
+
+def block_slots(threads: int) -> int:
+    """The i64 slots of the pool block of `threads` threads.
+
+    >>> block_slots(2) == HANDLES + 4 + MAX_JOB_ARGS
+    True
+    """
+    return HANDLES + 2 * threads + MAX_JOB_ARGS
+
+
+def job_parts(threads: int) -> int:
+    """The parts of a job on `threads` threads (one each, at most `PART_BITS`).
+
+    >>> job_parts(2), job_parts(64)
+    (2, 20)
+    """
+    return min(threads, PART_BITS)
 
 
 def _i64(value: int) -> ir.Constant:
@@ -107,13 +163,24 @@ def _store(b: ir.IRBuilder, value: ir.Value, where: ir.Value) -> None:
     b.atomic_rmw("xchg", where, value, "seq_cst")
 
 
+def _load(b: ir.IRBuilder, block: ir.Value, slot: int) -> ir.Value:
+    return b.load_atomic(_slot(b, block, slot), "seq_cst", 8, typ=I64)
+
+
+def _free_parts(b: ir.IRBuilder, word: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """(the mask of the parts of the claim word's job nobody claimed yet, its parts)."""
+    parts = b.and_(b.lshr(word, _i64(PART_BITS)), _i64(PART_MASK), name="parts")
+    every = b.sub(b.shl(_i64(1), parts), _i64(1))
+    return b.and_(every, b.xor(word, _i64(-1)), name="free"), parts
+
+
 @dataclass
 class Pool:
-    """The worker threads of one call of a module's entry, and the jobs they can run.
+    """The worker threads of a module's pool blocks, and the jobs they can run.
 
-    `declare` creates the functions, `start`/`stop` are emitted in the entry, the kernels
-    register their part functions (`job`), and `define` emits the dispatch once every kernel
-    is built.
+    `declare` creates the functions, the entry points (`graphc_main` and the persistent
+    pool's) use `call_block`, `stop` and `publish`, the kernels register their part functions
+    (`job`), and `define` emits the dispatch once every kernel is built.
     """
 
     threads: int
@@ -121,17 +188,21 @@ class Pool:
     run_jobs: ir.Function
     start_workers: ir.Function
     jobs: list[ir.Function]
+    flush_denormals: bool
 
     @classmethod
-    def declare(cls, module: ir.Module, threads: int) -> Pool:
+    def declare(cls, module: ir.Module, threads: int, flush_denormals: bool = False) -> Pool:
+        """The pool's functions (bodies emitted by `define`); with `flush_denormals` the
+        workers set FTZ/DAZ for their lifetime, as the entry points do for the call."""
         worker = ir.Function(module, ir.FunctionType(PTR, [PTR]), "graphc.worker")
-        run_jobs = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR]), "graphc.run_jobs")
-        start = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR]), "graphc.start")
+        run_jobs = ir.Function(module, ir.FunctionType(VOID, [PTR, I64]), "graphc.run_jobs")
+        start = ir.Function(module, ir.FunctionType(VOID, [PTR]), "graphc.start")
         for fn in (worker, run_jobs, start):
             fn.linkage = "internal"
             fn.attributes.add("nounwind")
             fn.args[0].name = "pool"
-        return cls(threads, worker, run_jobs, start, [])
+        flush = flush_denormals and supports_flushing(module.triple)
+        return cls(threads, worker, run_jobs, start, [], flush)
 
     @property
     def args(self) -> int:
@@ -140,31 +211,80 @@ class Pool:
 
     @property
     def slots(self) -> int:
-        return self.args + MAX_JOB_ARGS
+        return block_slots(self.threads)
 
     def job(self, part: ir.Function) -> int:
         """Register a part function; its job number."""
         self.jobs.append(part)
         return len(self.jobs) - 1
 
-    def block(self, b: ir.IRBuilder) -> ir.Value:
-        """Emit, at the start of the entry: the pool block, no worker started yet."""
-        block = b.alloca(I64, size=_i64(self.slots), name="pool")
-        for slot in (WORD, DONE, JOB, STOP, GENERATION, STARTED):
+    def init(self, b: ir.IRBuilder, block: ir.Value, min_work: int) -> None:
+        """Emit: reset a pool block whose workers are not started; once they are, kernels of
+        `min_work` multiply-adds share their work."""
+        for slot in range(HANDLES):
             b.store(_i64(0), _slot(b, block, slot))
+        b.store(_i64(min_work), _slot(b, block, MIN_WORK))
+        b.store(_i64(1), _slot(b, block, NEXT_INDEX))
+
+    def call_block(self, b: ir.IRBuilder) -> ir.Value:
+        """Emit, at the start of `graphc_main`: the call's pool block, no worker started."""
+        block = b.alloca(I64, size=_i64(self.slots), name="pool")
+        block.align = 64
+        self.init(b, block, MIN_PARALLEL_WORK)
         return block
 
+    def solo_block(self, module: ir.Module) -> ir.GlobalVariable:
+        """A constant block whose kernels never share their work (a batch slice's)."""
+        typ = ir.ArrayType(I64, self.slots)
+        values = [0] * self.slots
+        values[STARTED], values[MIN_WORK] = 1, (1 << 63) - 1
+        solo = ir.GlobalVariable(module, typ, "graphc.solo")
+        solo.linkage = "internal"
+        solo.global_constant = True
+        solo.initializer = ir.Constant(typ, values)
+        return solo
+
     def stop(self, b: ir.IRBuilder, block: ir.Value) -> None:
-        """Emit, at the end of the entry: stop the workers, if started, and join them."""
+        """Emit: stop the workers, if started, and join them."""
         join = declare(b.module, "pthread_join", ir.IntType(32), [I64, PTR])
         started = b.load(_slot(b, block, STARTED), typ=I64)
         with b.if_then(b.icmp_signed("!=", started, _i64(0))):
             _store(b, _i64(1), _slot(b, block, STOP))
+            self._wake(b, block)
             for index in range(1, self.threads):
                 ok = b.load(_slot(b, block, HANDLES + self.threads + index), typ=I64)
                 with b.if_then(b.icmp_signed("!=", ok, _i64(0))):
                     handle = b.load(_slot(b, block, HANDLES + index), typ=I64)
                     b.call(join, [handle, ir.Constant(PTR, None)])
+            b.store(_i64(0), _slot(b, block, STARTED))
+
+    def publish(
+        self, b: ir.IRBuilder, block: ir.Value, job: int, arguments: list[ir.Value]
+    ) -> None:
+        """Emit: publish job `job` with i64 `arguments`, run parts of it on this thread
+        (index 0) and wait until every part is done."""
+        for slot, value in enumerate(arguments, self.args):
+            b.store(value, _slot(b, block, slot))
+        b.store(_i64(job), _slot(b, block, JOB))
+        _store(b, _i64(0), _slot(b, block, DONE))
+        generation = b.add(b.load(_slot(b, block, GENERATION), typ=I64), _i64(1))
+        b.store(generation, _slot(b, block, GENERATION))
+        parts = job_parts(self.threads)
+        word = b.or_(b.shl(generation, _i64(GENERATION_SHIFT)), _i64(parts << PART_BITS))
+        _store(b, word, _slot(b, block, WORD))
+        with b.if_then(b.icmp_signed("!=", _load(b, block, SLEEPERS), _i64(0))):
+            self._wake(b, block)
+        b.call(self.run_jobs, [block, _i64(0)])
+        _wait_done(b, block, parts)
+
+    def _wake(self, b: ir.IRBuilder, block: ir.Value) -> None:
+        """Emit: wake the sleeping workers (they then poll the claim word and the stop flag)."""
+        sequence = _slot(b, block, SEQ)
+        b.atomic_rmw("add", sequence, _i64(1), "seq_cst")
+        number = _futex_syscall(b.module.triple)
+        if number is not None:
+            syscall = _syscall(b.module)
+            b.call(syscall, [_i64(number), sequence, _i64(FUTEX_WAKE), _i64(1 << 30)])
 
     def define(self) -> None:
         """Emit the bodies of the pool's functions (after every kernel)."""
@@ -173,8 +293,7 @@ class Pool:
         self._define_worker()
 
     def _define_start(self) -> None:
-        """Start the workers (on the first job of a call); a failed start leaves its parts
-        to the threads that did start."""
+        """Start the workers; a failed start leaves its parts to the threads that did start."""
         fn = self.start_workers
         (block,) = fn.args
         b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -188,9 +307,11 @@ class Pool:
         b.ret_void()
 
     def _define_run_jobs(self) -> None:
-        """Claim parts of the current job and run them until none is left."""
+        """Claim parts of the current job (one's own part first) and run them until none is
+        left."""
         fn = self.run_jobs
-        (block,) = fn.args
+        block, index = fn.args
+        index.name = "index"
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         claim = fn.append_basic_block("claim")
         try_claim = fn.append_basic_block("try")
@@ -199,12 +320,16 @@ class Pool:
         finished = fn.append_basic_block("finished")
         b.branch(claim)
         b.position_at_end(claim)
-        word = b.load_atomic(_slot(b, block, WORD), "seq_cst", 8, typ=I64)
-        part = b.and_(word, _i64(PART_MASK), name="part")
-        parts = b.and_(b.lshr(word, _i64(PART_BITS)), _i64(PART_MASK), name="parts")
-        b.cbranch(b.icmp_unsigned("<", part, parts), try_claim, finished)
+        word = _load(b, block, WORD)
+        free, parts = _free_parts(b, word)
+        b.cbranch(b.icmp_unsigned("!=", free, _i64(0)), try_claim, finished)
         b.position_at_end(try_claim)
-        swapped = b.cmpxchg(_slot(b, block, WORD), word, b.add(word, _i64(1)), "seq_cst")
+        own = b.shl(_i64(1), b.urem(index, parts), name="own")
+        lowest = b.and_(free, b.sub(_i64(0), free), name="lowest")
+        has_own = b.icmp_unsigned("!=", b.and_(free, own), _i64(0))
+        bit = b.select(has_own, own, lowest, name="bit")
+        part = b.cttz(bit, ir.Constant(ir.IntType(1), 1))
+        swapped = b.cmpxchg(_slot(b, block, WORD), word, b.or_(word, bit), "seq_cst")
         b.cbranch(b.extract_value(swapped, 1), run, claim)
         b.position_at_end(run)
         job = b.load(_slot(b, block, JOB), typ=I64, name="job")
@@ -223,32 +348,89 @@ class Pool:
         b.ret_void()
 
     def _define_worker(self) -> None:
-        """A worker: run the jobs published, yield in between, end when told to stop."""
+        """A worker: run the jobs published, poll in between, sleep when idle for long, end
+        when told to stop."""
         fn = self.worker
         (block,) = fn.args
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         poll = fn.append_basic_block("poll")
+        check = fn.append_basic_block("check")
         work = fn.append_basic_block("work")
         idle = fn.append_basic_block("idle")
+        spin = fn.append_basic_block("spin")
+        sleep = fn.append_basic_block("sleep")
+        wait = fn.append_basic_block("wait")
+        woken = fn.append_basic_block("woken")
         done = fn.append_basic_block("stop")
-        yield_ = declare(b.module, "sched_yield", ir.IntType(32), [])
+        restore = emit_flush_denormals(b) if self.flush_denormals else None
+        spins = b.alloca(I64, name="spins")
+        b.store(_i64(0), spins)
+        index = b.atomic_rmw("add", _slot(b, block, NEXT_INDEX), _i64(1), "seq_cst")
         b.branch(poll)
+
+        def pending(at: ir.IRBuilder) -> ir.Value:
+            """Told to stop, or a job has unclaimed parts."""
+            stop = at.icmp_signed("!=", _load(at, block, STOP), _i64(0))
+            free, _ = _free_parts(at, _load(at, block, WORD))
+            return at.or_(stop, at.icmp_unsigned("!=", free, _i64(0)))
+
         b.position_at_end(poll)
-        stop = b.load_atomic(_slot(b, block, STOP), "seq_cst", 8, typ=I64)
-        with b.if_then(b.icmp_signed("!=", stop, _i64(0))):
-            b.branch(done)
-        word = b.load_atomic(_slot(b, block, WORD), "seq_cst", 8, typ=I64)
-        part = b.and_(word, _i64(PART_MASK))
-        parts = b.and_(b.lshr(word, _i64(PART_BITS)), _i64(PART_MASK))
-        b.cbranch(b.icmp_unsigned("<", part, parts), work, idle)
+        b.cbranch(pending(b), check, idle)
+        b.position_at_end(check)
+        b.store(_i64(0), spins)
+        b.cbranch(b.icmp_signed("!=", _load(b, block, STOP), _i64(0)), done, work)
         b.position_at_end(work)
-        b.call(self.run_jobs, [block])
+        b.call(self.run_jobs, [block, index])
         b.branch(poll)
         b.position_at_end(idle)
-        b.call(yield_, [])
+        count = b.add(b.load(spins, typ=I64), _i64(1))
+        b.store(count, spins)
+        b.cbranch(b.icmp_signed("<", count, _i64(SPIN_POLLS)), spin, sleep)
+        b.position_at_end(spin)
+        _pause(b, count)
         b.branch(poll)
+        b.position_at_end(sleep)
+        # announce the sleep before the last look: a job published after that look sees
+        # the sleeper and wakes it (the sequence word then differs from `expected`)
+        b.atomic_rmw("add", _slot(b, block, SLEEPERS), _i64(1), "seq_cst")
+        expected = _load(b, block, SEQ)
+        b.cbranch(pending(b), woken, wait)
+        b.position_at_end(wait)
+        _sleep(b, _slot(b, block, SEQ), expected)
+        b.branch(woken)
+        b.position_at_end(woken)
+        b.atomic_rmw("sub", _slot(b, block, SLEEPERS), _i64(1), "seq_cst")
+        b.branch(check)
         b.position_at_end(done)
+        if restore is not None:
+            restore(b)
         b.ret(ir.Constant(PTR, None))
+
+
+def _futex_syscall(triple: str) -> int | None:
+    """The futex system call's number on a Linux target, else None."""
+    if "linux" not in triple:
+        return None
+    return FUTEX_SYSCALLS.get(triple.split("-")[0])
+
+
+def _syscall(module: ir.Module) -> ir.Function:
+    existing = module.globals.get("syscall")
+    if existing is not None:
+        return existing
+    return ir.Function(module, ir.FunctionType(I64, [I64], var_arg=True), "syscall")
+
+
+def _sleep(b: ir.IRBuilder, word: ir.Value, expected: ir.Value) -> None:
+    """Emit: sleep until the futex `word` is woken (returns at once when it no longer holds
+    `expected`); 100 µs without futexes."""
+    number = _futex_syscall(b.module.triple)
+    if number is None:
+        usleep = declare(b.module, "usleep", ir.IntType(32), [ir.IntType(32)])
+        b.call(usleep, [ir.Constant(ir.IntType(32), 100)])
+        return
+    null = ir.Constant(PTR, None)
+    b.call(_syscall(b.module), [_i64(number), word, _i64(FUTEX_WAIT), expected, null])
 
 
 def run_in_parts(k: Kernel, work: Extent, body: PartBody, threads: int) -> None:
@@ -261,48 +443,51 @@ def run_in_parts(k: Kernel, work: Extent, body: PartBody, threads: int) -> None:
         return
     b = k.b
     pointer, pool = k.pool
-    part_fn = _part_function(k, arrays, body)
-    job = pool.job(part_fn)
+    work_fn, job_fn = _part_functions(k, arrays, body)
+    job = pool.job(job_fn)
     amount = k.value(work)
     running = b.icmp_signed("!=", b.load(_slot(b, pointer, STARTED), typ=I64), _i64(0))
-    worth = b.select(running, _i64(MIN_PARALLEL_WORK), _i64(MIN_START_WORK))
+    shared = b.load(_slot(b, pointer, MIN_WORK), typ=I64)
+    worth = b.select(running, shared, _i64(MIN_START_WORK))
     with b.if_else(b.icmp_signed(">=", amount, worth)) as (parallel, alone):
         with parallel:
             with b.if_then(b.not_(running)):
                 b.call(pool.start_workers, [pointer])
-            b.store(k.batch, _slot(b, pointer, pool.args))
-            for slot, operand in enumerate(passed, pool.args + 1):
-                b.store(b.ptrtoint(operand.pointer, I64), _slot(b, pointer, slot))
-            b.store(_i64(job), _slot(b, pointer, JOB))
-            _store(b, _i64(0), _slot(b, pointer, DONE))
-            generation = b.add(b.load(_slot(b, pointer, GENERATION), typ=I64), _i64(1))
-            b.store(generation, _slot(b, pointer, GENERATION))
-            word = b.or_(b.shl(generation, _i64(GENERATION_SHIFT)), _i64(threads << PART_BITS))
-            _store(b, word, _slot(b, pointer, WORD))
-            b.call(pool.run_jobs, [pointer])
-            _wait_done(b, pointer, threads)
+            values = [k.batch] + [b.ptrtoint(o.pointer, I64) for o in passed]
+            pool.publish(b, pointer, job, values)
         with alone:
-            args = b.alloca(I64, size=_i64(1 + len(passed)), name="args")
-            b.store(k.batch, _slot(b, args, 0))
-            for slot, operand in enumerate(passed, 1):
-                b.store(b.ptrtoint(operand.pointer, I64), _slot(b, args, slot))
-            b.call(part_fn, [args, _i64(0), _i64(1)])
+            b.call(work_fn, [*[o.pointer for o in passed], k.batch, _i64(0), _i64(1)])
 
 
 def _wait_done(b: ir.IRBuilder, block: ir.Value, count: int) -> None:
-    """Yield until `count` parts are done (the parts other threads claimed are running)."""
-    yield_ = declare(b.module, "sched_yield", ir.IntType(32), [])
+    """Poll until `count` parts are done (the parts other threads claimed are running)."""
+    polls = b.alloca(I64, name="polls")
+    b.store(_i64(0), polls)
     check = b.append_basic_block("parts.wait")
-    pause = b.append_basic_block("parts.yield")
+    pause = b.append_basic_block("parts.pause")
     finished = b.append_basic_block("parts.done")
     b.branch(check)
     b.position_at_end(check)
-    done = b.load_atomic(_slot(b, block, DONE), "seq_cst", 8, typ=I64)
+    done = _load(b, block, DONE)
     b.cbranch(b.icmp_signed("<", done, _i64(count)), pause, finished)
     b.position_at_end(pause)
-    b.call(yield_, [])
+    polled = b.add(b.load(polls, typ=I64), _i64(1))
+    b.store(polled, polls)
+    _pause(b, polled)
     b.branch(check)
     b.position_at_end(finished)
+
+
+def _pause(b: ir.IRBuilder, polls: ir.Value) -> None:
+    """Emit the wait between two polls: a `pause` instruction (x86) for the first
+    `PAUSE_POLLS` polls, then `sched_yield` (another thread may need this core)."""
+    yield_ = declare(b.module, "sched_yield", ir.IntType(32), [])
+    with b.if_else(b.icmp_signed("<", polls, _i64(PAUSE_POLLS))) as (short, long):
+        with short:
+            if b.module.triple.startswith(("x86_64", "i686", "i386")):
+                b.call(declare(b.module, "llvm.x86.sse2.pause", VOID, []), [])
+        with long:
+            b.call(yield_, [])
 
 
 def map_in_parts(k: Kernel, elements: Extent, body: PartBody) -> None:
@@ -320,46 +505,56 @@ def map_in_parts(k: Kernel, elements: Extent, body: PartBody) -> None:
     run_in_parts(k, work, body, k.threads)
 
 
-def _part_function(k: Kernel, arrays: list[Operand], body: PartBody) -> ir.Function:
-    """`void <kernel>.part(ptr args, i64 part, i64 parts)`: one part of the work, reading the
-    batch and the kernel's array pointers from `args`."""
+def _part_functions(k: Kernel, arrays: list[Operand], body: PartBody) -> tuple[ir.Function, ...]:
+    """`<kernel>.work(ptr noalias arrays..., i64 batch, i64 part, i64 parts)`: one part of
+    the work; and `void <kernel>.part(ptr args, i64 part, i64 parts)`, the job calling it
+    with the batch and the array pointers stored in `args`.
+
+    The arrays stay `noalias` parameters (pointers loaded from memory would not be): without
+    that, LLVM keeps reloading operands in the epilogues and packing loops."""
     module = k.b.module
-    fn = ir.Function(
-        module, ir.FunctionType(ir.VoidType(), [PTR, I64, I64]), f"{k.b.function.name}.part"
+    passed = [o for o in arrays if not o.is_literal]
+    name = k.b.function.name
+    work = ir.Function(
+        module, ir.FunctionType(VOID, [PTR] * len(passed) + [I64, I64, I64]), f"{name}.work"
     )
-    fn.linkage = "internal"
-    fn.attributes.add("nounwind")
-    fn.attributes.add("noinline")  # inlined where part=0, parts=1, LLVM unrolls a static GEMM
-    args, index, count = fn.args
-    args.name, index.name, count.name = "args", "part", "parts"
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-
-    def slot(position: int, typ: ir.Type, label: str) -> ir.Value:
-        value = b.load(_slot(b, args, position), typ=I64)
-        return b.inttoptr(value, PTR, name=label) if typ is PTR else value
-
+    work.linkage = "internal"
+    work.attributes.add("nounwind")
+    work.attributes.add("noinline")  # inlined where part=0, parts=1, LLVM unrolls a static GEMM
+    params = iter(work.args)
     local: list[Operand] = []
-    position = 1
     for array in arrays:
         if array.is_literal:
             local.append(array)
             continue
-        local.append(replace(array, pointer=slot(position, PTR, array.name)))
-        position += 1
-    batch = slot(0, I64, "batch")
-    operands = local[1 : 1 + len(k.operands)]
-    scratch = local[-1] if k.scratch is not None else None
-    emitter = Emitter(b, fast_math=bool(k.em.flags))
+        param = next(params)
+        param.name = array.name
+        param.add_attribute("noalias")
+        local.append(replace(array, pointer=param))
+    batch, index, count = params
+    batch.name, index.name, count.name = "batch", "part", "parts"
+    b = ir.IRBuilder(work.append_basic_block("entry"))
     part_kernel = replace(
         k,
         b=b,
-        em=emitter,
+        em=Emitter(b, fast_math=bool(k.em.flags)),
         out=local[0],
-        operands=operands,
+        operands=local[1 : 1 + len(k.operands)],
         batch=batch,
-        scratch=scratch,
+        scratch=local[-1] if k.scratch is not None else None,
         pool=None,
     )
     body(part_kernel, Part(index, count))
     b.ret_void()
-    return fn
+
+    job = ir.Function(module, ir.FunctionType(VOID, [PTR, I64, I64]), f"{name}.part")
+    job.linkage = "internal"
+    job.attributes.add("nounwind")
+    args, index, count = job.args
+    args.name, index.name, count.name = "args", "part", "parts"
+    b = ir.IRBuilder(job.append_basic_block("entry"))
+    values = [b.load(_slot(b, args, position), typ=I64) for position in range(len(passed) + 1)]
+    pointers = [b.inttoptr(v, PTR, name=o.name) for v, o in zip(values[1:], passed)]
+    b.call(work, [*pointers, values[0], index, count])
+    b.ret_void()
+    return work, job

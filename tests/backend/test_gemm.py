@@ -229,11 +229,15 @@ def test_threads_for_a_gradient_contracting_the_batch() -> None:
     assert_close(two[0], graph(*args), 150)
 
 
-def test_separable_graphs_split_the_batch_not_the_kernels() -> None:
+def test_separable_graphs_also_get_batch_slices() -> None:
     x = graphc.placeholder((None, 300), name="x")
     w = graphc.constant(np.ones((300, 300), np.float32), name="w")
-    f = compile_graph(graphc.Graph([x], x @ w), threads=2)
-    assert f.batch_separable and "pthread_create" not in f.llvm_ir()
+    separable = compile_graph(graphc.Graph([x], x @ w), threads=2, cache=False)
+    assert separable.batch_separable and separable.options.batch_slices
+    assert "graphc_pool_split" in separable.llvm_ir()  # large batches: one slice per thread
+    assert ".part" in separable.llvm_ir()  # small ones: the threads share the product
+    mixing = compile_graph(graphc.Graph([x], x @ w - graphc.mean(x @ w, 0)), threads=2)
+    assert not mixing.options.batch_slices and "graphc_pool_split" not in mixing.llvm_ir()
 
 
 def test_small_products_stay_on_the_calling_thread() -> None:

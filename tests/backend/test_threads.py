@@ -10,6 +10,7 @@ import pytest
 import graphc
 from graphc.backend import compile_graph
 from graphc.backend.separable import is_batch_separable
+from graphc.backend.workers import WorkerPool
 
 pytestmark = pytest.mark.backend
 
@@ -33,22 +34,46 @@ def test_two_threads_give_identical_results(batch: int) -> None:
         np.testing.assert_array_equal(a, b)
 
 
-def test_the_batch_is_actually_split(monkeypatch: pytest.MonkeyPatch) -> None:
-    f = compile_graph(rowwise(), threads=3)
-    calls: list[tuple[int, str]] = []
-    original = f._call_native
+def test_large_batches_run_as_one_slice_per_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    f = compile_graph(rowwise(), threads=3, cache=False)
+    slices: list[list[int]] = []
+    original = WorkerPool.split
 
-    def spy(inputs, outputs, batch):
-        calls.append((batch, threading.current_thread().name))
-        original(inputs, outputs, batch)
+    def spy(pool: WorkerPool, batches: list[int]) -> None:
+        slices.append(list(batches))
+        original(pool, batches)
 
-    monkeypatch.setattr(f, "_call_native", spy)
-    f(np.zeros((10, 6)))
-    assert sorted(b for b, _ in calls) == [3, 3, 4]
-    names = sorted(name for _, name in calls)
-    caller = threading.current_thread().name
-    assert names.count(caller) == 1  # the calling thread computes one slice itself
-    assert all(name.startswith("graphc") for name in names if name != caller)
+    monkeypatch.setattr(WorkerPool, "split", spy)
+    x = np.random.default_rng(0).standard_normal((100, 6))
+    for a, b in zip(f(x), rowwise()(x)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert slices == [[33, 33, 34]]
+    f(x[:10])  # fewer than MIN_SLICE_ROWS rows per thread: one call, the kernels share
+    assert slices == [[33, 33, 34]]
+
+
+def test_a_call_while_another_holds_the_pool_runs_alone() -> None:
+    f = compile_graph(rowwise(), threads=2, cache=False)
+    x = np.random.default_rng(1).standard_normal((64, 6))
+    want = f(x)
+    pool = f._acquire_pool()  # another call holds the persistent pool
+    try:
+        for a, b in zip(f(x), want):
+            np.testing.assert_array_equal(a, b)
+    finally:
+        pool.release()
+
+
+def test_close_stops_the_workers_and_a_later_call_restarts_them() -> None:
+    f = compile_graph(rowwise(), threads=2, cache=False)
+    x = np.random.default_rng(2).standard_normal((64, 6))
+    want = f(x)
+    f.close()
+    assert f._pool is None
+    for a, b in zip(f(x), want):
+        np.testing.assert_array_equal(a, b)
+    assert f._pool is not None and f._pool.usable()
+    f.close()
 
 
 def test_graphs_that_mix_batch_entries_run_on_one_thread() -> None:

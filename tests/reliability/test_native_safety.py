@@ -27,6 +27,7 @@ import graphc
 import graphc.frontend
 from graphc import differential
 from graphc.backend import compiled as compiled_module
+from graphc.backend import workers as workers_module
 
 pytestmark = pytest.mark.backend
 
@@ -370,26 +371,32 @@ def test_the_child_did_not_crash(outcomes: dict[str, str]) -> None:
     assert set(outcomes) == set(CASES), sorted(set(outcomes) ^ set(CASES))
 
 
+def _callers(path: Path, attributes: set[str]) -> set[str]:
+    """The functions of a module that call a method or attribute named in `attributes`."""
+    return {
+        function.name
+        for function in ast.walk(ast.parse(path.read_text()))
+        if isinstance(function, ast.FunctionDef)
+        for node in ast.walk(function)
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in attributes
+    }
+
+
 def test_native_code_is_reached_only_through_the_wrapper() -> None:
-    """Only backend/compiled.py makes ctypes function pointers, and only `Compiled.__call__`
-    (after `CallPlan.check`) and `Compiled._call_native` (after `check_arguments`) call the
-    entry; the tripwire test below shows both validate before native code runs."""
+    """Only backend/compiled.py and its worker pool (backend/workers.py) make ctypes function
+    pointers. In compiled.py, the entry and the pool's `run`/`split` are called by
+    `_call_frame` and `_run` only, and those by `__call__` only, after `CallPlan.check` or
+    `check_arguments`: the tripwire test below shows both validate before native code runs."""
     makers = set()
     for package in (graphc, graphc.backend, graphc.frontend):
         for path in Path(package.__file__).parent.rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Attribute) and node.attr in ("CFUNCTYPE", "PYFUNCTYPE"):
                     makers.add(path)
-    assert makers == {Path(compiled_module.__file__)}, makers
-    source = ast.parse(Path(compiled_module.__file__).read_text())
-    callers = {
-        function.name
-        for function in ast.walk(source)
-        if isinstance(function, ast.FunctionDef)
-        for node in ast.walk(function)
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "_entry"
-    }
-    assert callers <= {"__call__", "_call_native"}, callers
+    compiled_path = Path(compiled_module.__file__)
+    assert makers == {compiled_path, Path(workers_module.__file__)}, makers
+    assert _callers(compiled_path, {"_entry", "run", "split"}) <= {"_call_frame", "_run"}
+    assert _callers(compiled_path, {"_call_frame", "_run"}) <= {"__call__", "_run"}
 
 
 def test_a_call_is_validated_before_native_code_runs(monkeypatch) -> None:
