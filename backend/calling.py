@@ -23,6 +23,7 @@ and allocating scratch memory used to cost more than the native code of a small 
 from __future__ import annotations
 
 import ctypes
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from graphc.types import TensorType
 
 #: Python and numpy scalar types a scalar input of each dtype takes without a check: the
 #: conversions `check_arguments` also makes (same-kind float casts), nothing that could fail.
+_FLOAT32 = np.dtype("float32")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 SCALAR_TYPES: dict[np.dtype, frozenset[type]] = {
     np.dtype("float64"): frozenset({float, np.float64, np.float32}),
     np.dtype("float32"): frozenset({float, np.float64, np.float32}),
@@ -156,7 +160,10 @@ class _ScalarGroup:
         kind = type(value)
         if kind is np.ndarray:
             return value.ndim == 0 and value.dtype == self.dtype
-        return kind in self.accepted
+        if kind not in self.accepted:
+            return False
+        # a finite float64 beyond float32's range would become inf: the general way refuses it
+        return self.dtype != _FLOAT32 or abs(value) <= _FLOAT32_MAX or not math.isfinite(value)
 
 
 def _scalar_groups(

@@ -5,8 +5,11 @@ one works on the other, and a bad call fails the same way before any computation
 
 Cast policy: an argument whose dtype differs from the input's is converted when numpy calls the
 conversion `same_kind` or safe (float64 -> float32, int64 -> int32, int -> float, bool -> any);
-anything else (float -> int, number -> bool) is refused. Shapes must match exactly, except the
-batch dimension (`None`), which takes one size shared by all inputs of the call.
+anything else (float -> int, number -> bool) is refused. A narrowing conversion must not change
+a value beyond rounding: integers outside the target's range and finite floats that would
+overflow to inf are refused (numpy would wrap or overflow them silently). Shapes must match
+exactly, except the batch dimension (`None`), which takes one size shared by all inputs of the
+call.
 """
 
 from __future__ import annotations
@@ -47,8 +50,41 @@ def coerce_argument(arg: Any, expected: TensorType, label: str) -> np.ndarray:
                 f"{label}: expected dtype {expected.dtype.name}, got {array.dtype.name}, which "
                 f"does not convert safely; cast it first (e.g. x.astype('{expected.dtype.name}'))"
             )
+        if not np.can_cast(array.dtype, expected.dtype, casting="safe"):
+            _check_narrowing(array, expected.dtype, label)
         array = array.astype(expected.dtype)
     return array if array.flags.c_contiguous else array.copy(order="C")
+
+
+def _check_narrowing(array: np.ndarray, target: np.dtype, label: str) -> None:
+    """Refuse values that a narrowing conversion would change: integers out of the target's
+    range (numpy would wrap them) and finite floats beyond its largest value (they would
+    become inf). Rounding a float64 to the nearest float32 is the accepted narrowing.
+
+    >>> _check_narrowing(np.array([2**40]), np.dtype("int32"), "input 0")
+    Traceback (most recent call last):
+    ...
+    graphc.errors.InputError: input 0: values from 1099511627776 to 1099511627776 do not fit \
+int32 (-2147483648 to 2147483647); cast it first if wrapping is what you want
+    """
+    if array.size == 0:
+        return
+    if target.kind in "iu" and array.dtype.kind in "iub":
+        info = np.iinfo(target)
+        low, high = int(array.min()), int(array.max())
+        if low < info.min or high > info.max:
+            raise InputError(
+                f"{label}: values from {low} to {high} do not fit {target.name} "
+                f"({info.min} to {info.max}); cast it first if wrapping is what you want"
+            )
+    elif target.kind == "f" and array.dtype.kind == "f":
+        finite = np.abs(array[np.isfinite(array)])
+        largest = float(finite.max()) if finite.size else 0.0
+        if largest > float(np.finfo(target).max):
+            raise InputError(
+                f"{label}: a value of magnitude {largest:.6g} overflows {target.name} (largest "
+                f"{float(np.finfo(target).max):.6g}); it would become inf"
+            )
 
 
 def check_arguments(

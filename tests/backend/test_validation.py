@@ -88,6 +88,24 @@ def test_safe_casts_convert(model) -> None:
     np.testing.assert_allclose(ints[0], x * 2 + 1)
 
 
+def test_narrowing_casts_that_would_change_a_value_are_refused() -> None:
+    n = graphc.placeholder((None,), "int32", name="n")
+    x = graphc.placeholder((None,), "float32", name="x")
+    s = graphc.placeholder((), "float32", name="s")
+    graph = graphc.Graph([n, x, s], [n + 1, x * s])
+    for run in (graph, compile_graph(graph)):  # the interpreter and native code agree
+        fine = run(np.array([2**31 - 1, -(2**31)]), np.array([1e38, np.inf]), 2.0)
+        assert fine[0].tolist() == [-(2**31), -(2**31) + 1]  # int32 arithmetic wraps, as numpy
+        with pytest.raises(InputError, match=r"values from 1 to 1099511627776 do not fit int32"):
+            run(np.array([1, 2**40]), np.ones(2), 1.0)
+        with pytest.raises(InputError, match="input 1 .'x'.: a value of magnitude 1e.300 over"):
+            run(np.ones(2, np.int64), np.array([1.0, 1e300]), 1.0)
+        with pytest.raises(InputError, match="input 2 .'s'.: a value of magnitude 1e.40 over"):
+            run(np.ones(2, np.int64), np.ones(2), 1e40)  # the fast path's scalars too
+        nan = run(np.ones(2, np.int64), np.array([np.nan, -np.inf]), float("nan"))
+        assert np.isnan(nan[1]).all()
+
+
 def test_non_contiguous_inputs_are_copied(model) -> None:
     wide = np.arange(40, dtype=np.float32).reshape(5, 8)
     strided = wide[:, ::3]  # (5, 3), not contiguous
