@@ -28,6 +28,7 @@ import numpy as np
 
 from graphc import dtypes
 from graphc._version import __version__
+from graphc.archive import atomic_output
 from graphc.backend import jit
 from graphc.backend.codegen import ENTRY, WORKSPACE_SIZE
 from graphc.backend.layout import align
@@ -113,14 +114,9 @@ def _link_shared(object_code: bytes, path: Path) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write `data` to `path` atomically, with the permissions `open()` would give it."""
+    with atomic_output(path) as out:
+        out.write(data)
 
 
 def _describe(t: TensorType) -> str:

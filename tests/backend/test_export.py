@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -79,6 +81,19 @@ def test_object_file_header_and_weights(model, tmp_path: Path) -> None:
     assert "args[2]: output 1: int64_t[N]" in header
     assert 'weight 0 "dense/kernel": float[4, 2], bytes 0..32' in header
     assert (tmp_path / "model.bin").stat().st_size == 64 + 8
+
+
+def test_exported_files_are_readable_as_open_would_make_them(model, tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)
+    try:
+        written = model.export(tmp_path / "model.o")
+    finally:
+        os.umask(old_umask)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in written} == {
+        "model.o": 0o644,
+        "model.h": 0o644,
+        "model.bin": 0o644,
+    }
 
 
 @needs_cc
