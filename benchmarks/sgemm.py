@@ -1,10 +1,10 @@
 """sgemm: float32 C = A @ B for square 256 and 1024 matrices, in GFLOP/s (2 n^3 / time).
 
 Both operands are runtime inputs. Each size is measured on one thread and on all threads:
-graphc compiles once per thread count (`threads=k` splits the rows of A across k native
-calls); numpy's BLAS and PyTorch are limited at run time (threadpoolctl,
-`torch.set_num_threads`); XLA cannot change its thread pool in a running process, so JAX
-appears in the multi-threaded cases only.
+graphc compiles once per thread count (with `threads=k` its k threads share the product);
+numpy's BLAS and PyTorch are limited at run time (threadpoolctl, `torch.set_num_threads`);
+XLA cannot change its thread pool in a running process, so JAX appears in the multi-threaded
+cases only.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import threadpoolctl
 
 import graphc
-from benchmarks.harness import Section, Settings, Target, check_close, measure, optional_import
+from benchmarks.harness import Section, Settings, Target, check_close, measure
 
 NAME = "sgemm"
 TITLE = "float32 square matrix product, GFLOP/s"
@@ -25,23 +26,16 @@ TARGET = 0.8  # graphc GFLOP/s / numpy GFLOP/s at 1024
 
 
 @contextmanager
-def peer_threads(settings: Settings, threads: int) -> Iterator[list[str]]:
-    """Limit numpy's BLAS and PyTorch to `threads` meanwhile; yields notes on what could not."""
-    notes = []
+def peer_threads(settings: Settings, threads: int) -> Iterator[None]:
+    """Limit numpy's BLAS and PyTorch to `threads` meanwhile."""
     torch = settings.peers.get("torch")
     if torch is not None:
         torch.set_num_threads(threads)
-    threadpoolctl = optional_import("threadpoolctl")
-    if threadpoolctl is None:
-        notes.append("threadpoolctl is missing: numpy's BLAS kept its default threads")
-        limiter: Any = None
-    else:
-        limiter = threadpoolctl.threadpool_limits(threads, user_api="blas")
+    limiter = threadpoolctl.threadpool_limits(threads, user_api="blas")
     try:
-        yield notes
+        yield
     finally:
-        if limiter is not None:
-            limiter.restore_original_limits()
+        limiter.restore_original_limits()
         if torch is not None:
             torch.set_num_threads(settings.threads)
 
@@ -82,12 +76,11 @@ def run(settings: Settings) -> Section:
             candidates: dict[str, Callable[[], Any]] = {
                 "graphc": lambda c=compiled, a=a, b=b: c(a, b)
             }
-            with peer_threads(settings, threads) as notes:
+            with peer_threads(settings, threads):
                 candidates.update(peer_calls(settings, a, b, threads))
                 for name, call in candidates.items():
                     check_close(f"{NAME} {case} {name}", np.asarray(call()), want, rtol=1e-4)
                 times = measure(candidates, settings)
-            section.notes += [f"{case}: {note}" for note in notes]
             for name, seconds in times.items():
                 gflops = f"{2 * n**3 / seconds / 1e9:.1f} GFLOP/s"
                 section.add(case, name, "graphc" if name == "graphc" else "peer", seconds, gflops)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import threadpoolctl
 
 import graphc
 from graphc.errors import InputError
@@ -382,7 +383,7 @@ def run(peers: tuple[str, ...] = PEERS, threads: int = 1, quick: bool = False) -
     Args:
         peers: the libraries to compare with (missing ones are skipped with a note).
         threads: threads for graphc (batch splitting), PyTorch, ONNX Runtime and numpy's BLAS
-            (through threadpoolctl when installed).
+            (through threadpoolctl).
         quick: batch 1 and 16, 2 short repetitions: a smoke test, not a measurement.
     """
     if threads < 1:
@@ -390,7 +391,7 @@ def run(peers: tuple[str, ...] = PEERS, threads: int = 1, quick: bool = False) -
     batches, timing = ((1, 16), (2, 0.002)) if quick else ((1, 256), (7, 0.02))
     found, notes = available_peers(peers)
     with ExitStack() as stack:
-        notes += limit_blas_threads(stack, threads)
+        limit_blas_threads(stack, threads)
         print(
             f"graphc bench: inference in float32, {threads} thread{'s' if threads > 1 else ''}, "
             f"median of {timing[0]} repetitions of >= {timing[1] * 1e3:g} ms of calls each"
@@ -414,18 +415,11 @@ def run(peers: tuple[str, ...] = PEERS, threads: int = 1, quick: bool = False) -
     return rows
 
 
-def limit_blas_threads(stack: ExitStack, threads: int) -> list[str]:
-    """Limit numpy's BLAS to `threads` threads until `stack` closes, with threadpoolctl if it
-    is installed (an optional package); otherwise return a note saying the count is not set.
+def limit_blas_threads(stack: ExitStack, threads: int) -> None:
+    """Limit numpy's BLAS to `threads` threads until `stack` closes, so that a comparison
+    gives numpy the threads graphc has.
 
     >>> with ExitStack() as stack:
-    ...     notes = limit_blas_threads(stack, 1)
-    >>> isinstance(notes, list)
-    True
+    ...     limit_blas_threads(stack, 1)
     """
-    try:
-        threadpoolctl = importlib.import_module("threadpoolctl")
-    except ImportError:
-        return ["note: numpy's BLAS uses its default threads (pip install threadpoolctl to limit)"]
     stack.enter_context(threadpoolctl.threadpool_limits(threads))
-    return []

@@ -240,9 +240,9 @@ def compare_with_numpy(model: Any, x: np.ndarray, settings: Settings) -> dict[st
     """Compile the inference graph, check it against `numpy_forward`, time both.
 
     Returns:
-        `notes` (about threads), `compile_seconds`, `from_cache` (the disk cache held the
-        code), `max_abs_diff`, `same_class` (the fraction of equal argmaxes) and
-        `timings`: {batch size: (graphc seconds, numpy seconds)} for batch 1 and all of `x`.
+        `compile_seconds`, `from_cache` (the disk cache held the code), `max_abs_diff`,
+        `same_class` (the fraction of equal argmaxes) and `timings`: {batch size: (graphc
+        seconds, numpy seconds)} for batch 1 and all of `x`.
     """
     start = time.perf_counter()
     compiled = graphc.compile(model.graph)
@@ -252,7 +252,7 @@ def compare_with_numpy(model: Any, x: np.ndarray, settings: Settings) -> dict[st
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
     timings = {}
     with ExitStack() as stack:  # one thread each: graphc's call runs on the calling thread
-        notes = limit_blas_threads(stack, 1)
+        limit_blas_threads(stack, 1)
         for batch in (1, len(x)):
             part = x[:batch]
             timings[batch] = tuple(
@@ -260,7 +260,6 @@ def compare_with_numpy(model: Any, x: np.ndarray, settings: Settings) -> dict[st
                 for fn in (partial(compiled, part), partial(numpy_forward, weights, part))
             )
     return {
-        "notes": notes,
         "compile_seconds": compile_seconds,
         "from_cache": compiled.from_cache,
         "max_abs_diff": float(np.abs(ours - theirs).max()),
@@ -390,10 +389,9 @@ def run(settings: Settings, out_dir: str | None = None) -> dict[str, Any]:
         f"   Against a hand-written numpy forward pass with the same weights: "
         f"max |difference| {comparison['max_abs_diff']:.1e},\n"
         f"   same predicted class for {comparison['same_class']:.1%} of the "
-        f"{settings.test:,} images. Median time per call"
-        f"{'' if comparison['notes'] else ', one thread each'}:"
+        f"{settings.test:,} images. Median time per call, one thread each:"
     )
-    print("\n".join(speed_lines(comparison["timings"]) + comparison["notes"]))
+    print("\n".join(speed_lines(comparison["timings"])))
 
     print("\n4. Automatic differentiation by graph transformation (more: graphc diff):")
     print("\n".join("   " + line for line in derivative_lines()))
