@@ -11,16 +11,19 @@ someone unpacked the archive, unexpected or duplicated members, object (pickled)
 declared array sizes beyond a byte budget (checked from the `.npy` header before any data is
 read), too many members, and invalid JSON. Writing is atomic: the archive goes to a temporary
 file next to the target, is flushed to disk, then renamed over it, so a crash or an error
-leaves either the old file or the new one, never a mix.
+leaves either the old file or the new one, never a mix; the new file keeps the old one's
+permissions (or gets the umask's, like any new file), and write errors name the target.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import re
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -68,26 +71,105 @@ def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     old content or the complete new content. On an exception the temporary file is removed and
     `path` is untouched.
 
+    The new file gets the permissions of the file it replaces, or, for a new file, those
+    `open()` would give it (0o666 minus the umask), not the private 0o600 of a temporary file.
+    A missing folder, a folder that is a file, or a target that is a directory raise the
+    matching `OSError` subclass naming `path` (not the temporary file), before anything is
+    written.
+
     >>> import tempfile, os
     >>> target = os.path.join(tempfile.mkdtemp(), "hello.txt")
     >>> with atomic_output(target) as f:
     ...     _ = f.write(b"hello")
     >>> open(target, "rb").read()
     b'hello'
+    >>> with atomic_output(os.path.join(target, "x")) as f:  # doctest: +ELLIPSIS
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    NotADirectoryError: [Errno 20] cannot write here: '...hello.txt' is a file, not a folder: '...x'
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    mode = _check_target(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # e.g. no permission to write in the folder: name the user's path
+        raise _for_path(exc, target) from None
     try:
         with os.fdopen(fd, "wb") as out:
+            _chmod(out.fileno(), tmp, mode)
             yield out
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:  # e.g. the target became a directory meanwhile
+            raise _for_path(exc, target) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     _fsync_directory(target.parent)
+
+
+def _check_target(target: Path) -> int:
+    """Refuse targets that cannot be written, naming them; return the new file's mode."""
+    folder = target.parent
+    if not folder.exists():
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"cannot write here: the folder {str(folder)!r} does not exist",
+            str(target),
+        )
+    if not folder.is_dir():
+        raise NotADirectoryError(
+            errno.ENOTDIR,
+            f"cannot write here: {str(folder)!r} is a file, not a folder",
+            str(target),
+        )
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+    except OSError as exc:
+        raise _for_path(exc, target) from None
+    if stat.S_ISDIR(existing.st_mode):
+        raise IsADirectoryError(
+            errno.EISDIR, "cannot write here: it is a directory, not a file", str(target)
+        )
+    return stat.S_IMODE(existing.st_mode)
+
+
+def _for_path(exc: OSError, target: Path) -> OSError:
+    """The same kind of OSError, naming the user's path instead of the temporary file."""
+    if exc.errno is None:  # not a system error: nothing names the temporary file
+        return exc
+    return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(target))
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the platform allows."""
+    try:
+        with open("/proc/self/status") as status:  # Linux: no window with a different umask
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting it, then restore it at once
+    os.umask(mask)
+    return mask
+
+
+def _chmod(fd: int, name: str, mode: int) -> None:
+    """Give the open temporary file its final permissions (best effort off POSIX)."""
+    try:
+        if os.chmod in os.supports_fd:
+            os.chmod(fd, mode)
+        else:
+            os.chmod(name, mode)
+    except OSError:
+        pass
 
 
 def _fsync_directory(directory: Path) -> None:

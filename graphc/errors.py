@@ -33,4 +33,4 @@ class SerializationError(GraphcError, ValueError):
 
 
 class MissingDependencyError(GraphcError, ImportError):
-    """An optional package that a feature needs (Pillow, matplotlib) is not installed."""
+    """An optional package or program a feature needs (Pillow, matplotlib, Graphviz) is missing."""

@@ -242,12 +242,12 @@ def _check_inputs(inputs: Sequence[Value]) -> None:
     for index, value in enumerate(inputs):
         if not isinstance(value, Value) or value.primitive is not input_p:
             what = (
-                value.primitive.name + " value"
+                f"the output of {value.primitive.name}"
                 if isinstance(value, Value)
-                else type(value).__name__
+                else f"a {type(value).__name__}"
             )
             raise GraphError(
-                f"Graph: inputs[{index}] is a {what}, not an input; make inputs "
+                f"Graph: inputs[{index}] is {what}, not an input; make inputs "
                 f"with graphc.placeholder or graphc.scalars"
             )
         if id(value) in seen:

@@ -24,7 +24,7 @@ import numpy as np
 from graphc import dtypes
 from graphc.archive import atomic_output
 from graphc.core import ConstantArray, Primitive, constant_p, input_p
-from graphc.errors import GraphcError
+from graphc.errors import GraphcError, MissingDependencyError
 from graphc.graph import Graph
 from graphc.types import TensorType
 
@@ -253,20 +253,44 @@ def render_graph(graph: Graph, path: str | Path, format: str | None = None) -> s
     The format comes from the file extension unless given. The file is replaced atomically,
     so a failed run never leaves a half-written picture behind.
 
+    Raises:
+        MissingDependencyError: Graphviz' `dot` is not installed (the message says how to
+            install it, and that `graph.to_dot()` gives the DOT text without it).
+        GraphcError: an unknown picture format, or `dot` failed.
+
     >>> import graphc, tempfile, os, shutil
     >>> x = graphc.placeholder((3,), name="x")
     >>> out = os.path.join(tempfile.mkdtemp(), "g.svg")
     >>> shutil.which("dot") is None or render_graph(graphc.Graph([x], -x), out) == out
     True
     """
-    return render_dot(graph_to_dot(graph), path, format)
+    return render_dot(
+        graph_to_dot(graph),
+        path,
+        format,
+        caller="Graph.render",
+        instead="get the DOT text with graph.to_dot() (or `graphc dump FILE --format dot`)",
+    )
 
 
-def render_dot(dot: str, path: str | Path, format: str | None = None) -> str:
+def render_dot(
+    dot: str,
+    path: str | Path,
+    format: str | None = None,
+    *,
+    caller: str = "plot_model",
+    instead: str = "write the DOT text: pass a .dot file name for plot_model's to_file",
+) -> str:
     """Run Graphviz' `dot` on DOT text, writing an SVG or PNG file atomically; return the path.
 
-    Shared by graph pictures and model pictures (`graphc.frontend.utils.plot_model`), so both
-    give the same messages when Graphviz is missing or fails.
+    Shared by graph pictures (`Graph.render`) and model pictures
+    (`graphc.frontend.utils.plot_model`). `caller` starts the error messages and `instead`
+    ends the one for a missing Graphviz with what the caller can do without it; the defaults
+    word them for plot_model.
+
+    Raises:
+        MissingDependencyError: Graphviz' `dot` is not on PATH.
+        GraphcError: an unknown picture format, or `dot` failed.
 
     >>> import tempfile, os, shutil
     >>> out = os.path.join(tempfile.mkdtemp(), "d.svg")
@@ -277,22 +301,21 @@ def render_dot(dot: str, path: str | Path, format: str | None = None) -> str:
     fmt = (format or Path(path).suffix.lstrip(".")).lower()
     if fmt not in RENDER_FORMATS:
         raise GraphcError(
-            f"render: cannot tell the picture format of {path!r}; expected a .svg or .png "
+            f"{caller}: cannot tell the picture format of {path!r}; expected a .svg or .png "
             f"file name or format='svg'/'png', got {fmt or 'no extension'!r}"
         )
     program = shutil.which("dot")
     if program is None:
-        raise GraphcError(
-            "render: drawing a graph needs Graphviz' `dot` program, which is not on PATH; "
-            "install Graphviz (apt-get install graphviz / brew install graphviz / "
-            "conda install graphviz); meanwhile write the DOT text instead (graph.to_dot(), "
-            "or a .dot file name for plot_model)"
+        raise MissingDependencyError(
+            f"{caller}: drawing a picture needs Graphviz' `dot` program, which is not on PATH; "
+            f"install Graphviz (apt-get install graphviz / brew install graphviz / "
+            f"conda install graphviz); meanwhile {instead}"
         )
     result = subprocess.run([program, f"-T{fmt}"], input=dot.encode(), capture_output=True)
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip().splitlines()
         raise GraphcError(
-            f"render: Graphviz' dot failed (exit code {result.returncode}): "
+            f"{caller}: Graphviz' dot failed (exit code {result.returncode}): "
             f"{message[0] if message else 'no message'}"
         )
     with atomic_output(path) as out:

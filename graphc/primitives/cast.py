@@ -87,6 +87,8 @@ def cast(x: Any, dtype: DTypeLike) -> Value:
     target = dtypes.as_dtype(dtype)
     x = unwrap_symbolic(x)
     if not isinstance(x, Value):
+        if isinstance(x, int) and target.kind in "iu":  # out of range: OverflowError, as numpy
+            return constant(np.asarray(x, dtype=target), target)
         return constant(np.asarray(x), target)
     if x.dtype == target:
         return x

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import json
+import os
+import stat
 import warnings
 import zipfile
 
 import numpy as np
 import pytest
 
+import graphc
 from graphc import archive
 from graphc.archive import read_archive, write_archive
 from graphc.errors import SerializationError
@@ -116,6 +121,130 @@ def test_write_refuses_unsafe_array_names(tmp_path, name):
 def test_write_refuses_non_numeric_arrays(tmp_path, value):
     with pytest.raises(SerializationError, match="bools, ints or floats"):
         write_archive(tmp_path / "x", DOC, {"w": value})
+
+
+# --- permissions and write errors -------------------------------------------------------------
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+
+
+@contextlib.contextmanager
+def umask(mask: int):
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@posix_only
+@pytest.mark.parametrize(("mask", "expected"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_a_new_file_gets_the_umask_permissions(tmp_path, mask, expected):
+    with umask(mask):
+        write_archive(tmp_path / "a.graphc", DOC, {"w": np.ones(3)})
+        assert archive._umask() == mask
+    assert mode(tmp_path / "a.graphc") == expected
+
+
+@posix_only
+@pytest.mark.parametrize("existing", [0o644, 0o640, 0o755, 0o600])
+def test_overwriting_keeps_the_files_permissions(tmp_path, existing):
+    path = tmp_path / "a.graphc"
+    path.write_bytes(b"old")
+    os.chmod(path, existing)
+    with umask(0o077):
+        write_archive(path, DOC, {})
+    assert mode(path) == existing
+    assert read_archive(path)[0] == DOC
+
+
+@posix_only
+def test_graph_save_keeps_permissions(tmp_path):
+    x = graphc.placeholder((None, 2), name="x")
+    path = tmp_path / "g.graphc"
+    with umask(0o022):
+        graphc.Graph([x], x * 2.0).save(str(path))
+        assert mode(path) == 0o644
+        os.chmod(path, 0o664)
+        graphc.Graph([x], x * 3.0).save(str(path))
+    assert mode(path) == 0o664
+
+
+@posix_only
+def test_atomic_output_sets_the_mode_for_every_writer(tmp_path):
+    with umask(0o022), archive.atomic_output(tmp_path / "picture.svg") as out:
+        out.write(b"<svg/>")
+    assert mode(tmp_path / "picture.svg") == 0o644
+
+
+def assert_names_the_path(error: OSError, path) -> None:
+    assert error.filename == str(path)
+    assert ".tmp" not in str(error) and str(path) in str(error)
+
+
+def test_saving_into_a_missing_folder_names_the_path(tmp_path):
+    path = tmp_path / "nodir" / "a.graphc"
+    x = graphc.placeholder((2,), name="x")
+    with pytest.raises(FileNotFoundError) as info:
+        graphc.Graph([x], -x).save(str(path))
+    assert_names_the_path(info.value, path)
+    assert f"the folder {str(path.parent)!r} does not exist" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saving_to_a_directory_names_the_path(tmp_path):
+    path = tmp_path / "a.graphc"
+    path.mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        write_archive(path, DOC, {"w": np.ones(3)})
+    assert_names_the_path(info.value, path)
+    assert "is a directory, not a file" in str(info.value)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.graphc"] and not list(path.iterdir())
+
+
+def test_saving_under_a_file_names_the_path(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    path = tmp_path / "file" / "a.graphc"
+    with pytest.raises(NotADirectoryError) as info:
+        write_archive(path, DOC, {})
+    assert_names_the_path(info.value, path)
+    assert "is a file, not a folder" in str(info.value)
+
+
+def test_a_failing_temporary_file_names_the_path(tmp_path, monkeypatch):
+    path = tmp_path / "a.graphc"
+
+    def refuse(prefix, suffix, dir):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x1y2{suffix}")
+
+    monkeypatch.setattr(archive.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError, match="Permission denied") as info:
+        write_archive(path, DOC, {})
+    assert_names_the_path(info.value, path)
+
+
+def test_a_failing_rename_names_the_path_and_leaves_no_temp(tmp_path, monkeypatch):
+    path = tmp_path / "a.graphc"
+
+    def refuse(src, dst):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(src), str(dst))
+
+    monkeypatch.setattr(archive.os, "replace", refuse)
+    with pytest.raises(IsADirectoryError) as info:
+        write_archive(path, DOC, {})
+    assert_names_the_path(info.value, path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_errors_stay_catchable_as_os_errors(tmp_path):
+    with pytest.raises(OSError):
+        write_archive(tmp_path / "nodir" / "a", DOC, {})
+    with pytest.raises(OSError):
+        write_archive(tmp_path, DOC, {})
 
 
 # --- hostile and broken files ------------------------------------------------------------------

@@ -12,9 +12,16 @@ import pytest
 import graphc
 from graphc import printing
 from graphc.core import constant_p
-from graphc.errors import GraphcError
+from graphc.errors import GraphcError, MissingDependencyError
 from graphc.primitives.elementwise import add_p, exp_p
-from graphc.printing import PRINT_RULES, dump_graph, format_value, graph_to_dot, render_graph
+from graphc.printing import (
+    PRINT_RULES,
+    dump_graph,
+    format_value,
+    graph_to_dot,
+    render_dot,
+    render_graph,
+)
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 
@@ -246,17 +253,31 @@ def test_render_explicit_format(textbook, tmp_path):
 
 def test_render_without_graphviz_explains_how_to_get_it(textbook, tmp_path, monkeypatch):
     monkeypatch.setattr(printing.shutil, "which", lambda name: None)
-    with pytest.raises(GraphcError) as info:
+    with pytest.raises(MissingDependencyError) as info:
         textbook.render(str(tmp_path / "g.svg"))
+    assert isinstance(info.value, GraphcError) and isinstance(info.value, ImportError)
     message = str(info.value)
+    assert message.startswith("Graph.render: drawing a picture needs Graphviz' `dot` program")
     for hint in (
-        "Graphviz",
         "apt-get install graphviz",
         "brew install graphviz",
         "conda install graphviz",
         "graph.to_dot()",
     ):
         assert hint in message
+    assert "plot_model" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_dot_words_the_missing_graphviz_for_its_caller(tmp_path, monkeypatch):
+    monkeypatch.setattr(printing.shutil, "which", lambda name: None)
+    with pytest.raises(MissingDependencyError) as info:  # the defaults: plot_model's wording
+        render_dot("digraph { a -> b }", tmp_path / "m.png")
+    assert str(info.value).startswith("plot_model: ")
+    assert "a .dot file name for plot_model" in str(info.value)
+    assert "graph.to_dot()" not in str(info.value)
+    with pytest.raises(MissingDependencyError, match=r"^mine: .*; meanwhile do this$"):
+        render_dot("digraph {}", tmp_path / "m.svg", caller="mine", instead="do this")
     assert list(tmp_path.iterdir()) == []
 
 
