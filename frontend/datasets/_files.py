@@ -97,6 +97,28 @@ def fetch(name: str | os.PathLike, origin: str, sha256: str, *, caller: str) -> 
     return target
 
 
+def fetch_all(files: list[tuple[str, str, str]], *, caller: str) -> list[Path]:
+    """`fetch` each (name, origin, sha256); when some are missing and cannot be downloaded,
+    one `DatasetNotFoundError` lists every one of them, so an offline user copies them all
+    at once instead of learning of one missing file per run."""
+    paths: list[Path] = []
+    failures: list[DatasetNotFoundError] = []
+    for name, origin, sha256 in files:
+        try:
+            paths.append(fetch(name, origin, sha256, caller=caller))
+        except DatasetNotFoundError as exc:
+            failures.append(exc)
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        listed = "\n".join(f"- {str(exc).removeprefix(caller + ': ')}" for exc in failures)
+        raise DatasetNotFoundError(
+            f"{caller}: {len(failures)} of {len(files)} files are missing and could not be "
+            f"downloaded:\n{listed}"
+        ) from failures[0]
+    return paths
+
+
 def _download(origin: str, target: Path, sha256: str) -> None:
     print(f"Downloading data from {origin}")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphc.frontend.datasets._files import KERAS_ORIGIN, check_split, fetch
+from graphc.frontend.datasets._files import KERAS_ORIGIN, check_split, fetch_all
 from graphc.frontend.datasets.idx import load_idx
 
 __all__ = ["CLASS_NAMES", "load_data"]
@@ -71,10 +71,8 @@ def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nda
     ((3, 28, 28), dtype('uint8'))
     """
     caller = "fashion_mnist.load_data"
-    arrays = [
-        load_idx(fetch(f"{SUBDIR}/{name}", KERAS_ORIGIN + name, sha256, caller=caller))
-        for name, sha256 in FILES.items()
-    ]
+    files = [(f"{SUBDIR}/{name}", KERAS_ORIGIN + name, sha256) for name, sha256 in FILES.items()]
+    arrays = [load_idx(path) for path in fetch_all(files, caller=caller)]
     y_train, x_train, y_test, x_test = arrays
     source = f"{caller} ({SUBDIR}/)"
     check_split(source, x_train, y_train, "train")

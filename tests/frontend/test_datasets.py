@@ -247,6 +247,22 @@ def test_fashion_mnist_missing_file_names_its_place(
     assert fashion_mnist.FILES["t10k-images-idx3-ubyte.gz"] in text
 
 
+def test_fashion_mnist_offline_lists_every_missing_file_at_once(
+    data_dir: Path, rng: np.random.Generator
+) -> None:
+    write_fashion(data_dir, rng)
+    missing = ["train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    for name in missing:
+        (data_dir / "fashion-mnist" / name).unlink()
+    with pytest.raises(datasets.DatasetNotFoundError) as info:
+        fashion_mnist.load_data()
+    text = str(info.value)
+    assert text.startswith("fashion_mnist.load_data: 2 of 4 files are missing")
+    for name in missing:
+        assert f"copy it to {data_dir / 'fashion-mnist' / name}" in text
+        assert fashion_mnist.FILES[name] in text
+
+
 def test_fashion_mnist_images_and_labels_must_agree(
     data_dir: Path, rng: np.random.Generator
 ) -> None:
