@@ -65,8 +65,9 @@ def save_model(
 
     Args:
         model: a `Model` (functional, Sequential, or a subclass with `get_config`).
-        filepath: where to write, usually `name.graphc` (Keras' `.keras` and `.h5` names are
-            refused: the format is graphc's own).
+        filepath: where to write, usually `name.graphc`. Keras' `.keras` and `.h5` names are
+            accepted with a warning, so pasted Keras code runs: the file is in graphc's own
+            format, which graphc reads back and Keras does not.
         overwrite: False refuses to replace an existing file.
         include_optimizer: False leaves the training state out (the model loads
             uncompiled), as Keras 2's option.
