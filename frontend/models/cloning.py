@@ -6,15 +6,17 @@ import json
 from typing import Any
 
 from graphc.frontend.layers.serialization import deserialize, serialize
+from graphc.frontend.models.keras_config import from_keras_config
 
 
 def model_from_config(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Any:
-    """A model from `{"class_name": ..., "config": ...}` (what `to_json` encodes)."""
-    return deserialize(config, custom_objects)
+    """A model from `{"class_name": ..., "config": ...}` (what `to_json` encodes); configs
+    Keras 3 wrote are read too (see `keras_config.from_keras_config`)."""
+    return deserialize(from_keras_config(config), custom_objects)
 
 
 def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
-    """A model (new weights) from `model.to_json()`'s output.
+    """A model (new weights) from `model.to_json()`'s output, graphc's or Keras 3's.
 
     >>> from graphc.frontend import Sequential, layers
     >>> model = Sequential([layers.Input((3,)), layers.Dense(2)], name="small")

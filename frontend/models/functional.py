@@ -8,6 +8,7 @@ from graphc.core import Value, as_value
 from graphc.errors import ShapeError
 from graphc.frontend.engine import tree
 from graphc.frontend.engine.functional_graph import FunctionalGraph
+from graphc.frontend.engine.node import history_of
 from graphc.frontend.models import functional_config
 from graphc.frontend.models.model import InputSignature, Model
 from graphc.primitives.cast import cast
@@ -18,16 +19,22 @@ class Functional(Model):
     """A model defined by calling layers on `Input`s: `Model(inputs, outputs, name=None)`.
 
     Inputs and outputs may be single tensors, lists, or dicts (nested structures too);
-    calling the model takes and returns the same structures. Layers may be shared (one
-    layer called twice shares its weights) and the graph may branch and merge (residual
-    connections, several heads). Plain graphc ops on symbolic tensors between layers are
-    part of the model too.
+    calling the model takes and returns the same structures, except that a one-element list
+    of outputs comes back as its single tensor, as in Keras 3 (`unpack_singleton`):
+    `Model([x], [y])` returns an array from `predict` and one shape from `output_shape`,
+    while `inputs` and `outputs` stay lists. Layers may be shared (one layer called twice
+    shares its weights) and the graph may branch and merge (residual connections, several
+    heads). Plain graphc ops on symbolic tensors between layers are part of the model too.
 
     Args:
         inputs: the model's `Input` tensor(s).
         outputs: tensors computed from them.
         name: the model's name (default "functional", "functional_1", ...).
         trainable: False freezes every layer.
+
+    Attributes:
+        output_names: the name of the layer giving each output, in `outputs` order (Keras'
+            attribute; a graphc op applied directly gives its primitive's name).
 
     >>> from graphc.frontend import Input, layers
     >>> a, b = Input((4,), name="a"), Input((4,), name="b")
@@ -49,6 +56,7 @@ class Functional(Model):
             tree.map_structure(lambda v: TensorType(v.shape, v.dtype), self._inputs_struct),
             [v.name or f"input_{i}" for i, v in enumerate(flat_inputs)],
         )
+        self.output_names = [_output_name(v) for v in self._graph.outputs]
         self.built = True
         if not trainable:
             self.trainable = False
@@ -71,6 +79,22 @@ class Functional(Model):
         return self._inputs_struct
 
     @property
+    def input_shape(self) -> Any:
+        """The inputs' shapes as a flat list, or one shape for one input (as Keras)."""
+        return _unpack_singleton([v.shape for v in self._graph.inputs])
+
+    @property
+    def output_shape(self) -> Any:
+        """The outputs' shapes as a flat list, or one shape for one output (as Keras).
+
+        >>> from graphc.frontend import Input, layers
+        >>> x = Input((4,))
+        >>> Model([x], [layers.Dense(2)(x)]).output_shape
+        (None, 2)
+        """
+        return _unpack_singleton([v.shape for v in self._graph.outputs])
+
+    @property
     def output(self) -> Any:
         return self._outputs_struct
 
@@ -87,7 +111,7 @@ class Functional(Model):
             return layer(*args, **kwargs)
 
         outputs = self._graph.run(flat, call_layer)
-        return tree.pack_sequence_as(self._outputs_struct, outputs)
+        return _unpack_singleton(tree.pack_sequence_as(self._outputs_struct, outputs))
 
     def _conform(self, value: Value, expected: TensorType, name: str) -> Value:
         """Check a call's input against the model's Input; cast it to the Input's dtype."""
@@ -124,3 +148,19 @@ def _as_structure(structure: Any) -> Any:
     if isinstance(structure, dict):
         return {k: _as_structure(v) for k, v in structure.items()}
     return structure
+
+
+def _unpack_singleton(structure: Any) -> Any:
+    """A one-element list or tuple as its element (Keras' `unpack_singleton`)."""
+    if isinstance(structure, (list, tuple)) and len(structure) == 1:
+        return structure[0]
+    return structure
+
+
+def _output_name(value: Value) -> str:
+    """The name of the layer (or, for a plain graphc op, the primitive) giving an output."""
+    history = history_of(value)
+    if history is not None:
+        return history.layer.name
+    primitive = getattr(value, "primitive", None)
+    return primitive.name if primitive is not None else value.name or "output"

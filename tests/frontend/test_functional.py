@@ -168,3 +168,56 @@ def test_keras_guide_shared_embedding_counts():
     model = Model([text_a, text_b], [shared(text_a), shared(text_b)])
     assert model.count_params() == 128000
     assert [o.shape for o in model.outputs] == [(None, 10, 128), (None, 20, 128)]
+
+
+def test_one_element_lists_unwrap_as_in_keras():
+    # Keras 3 (`unpack_singleton`): Model([x], [y]) returns single results; inputs/outputs
+    # stay lists.
+    x = Input((4,), name="x")
+    model = Model([x], [layers.Dense(2, name="head")(x)])
+    data = np.ones((3, 4), "float32")
+    assert isinstance(model.predict(data, verbose=0), np.ndarray)
+    assert isinstance(model.predict_on_batch(data), np.ndarray)
+    assert model(data).shape == (3, 2)
+    assert model(Input((4,))).shape == (None, 2)
+    assert model.output_shape == (None, 2) and model.input_shape == (None, 4)
+    assert isinstance(model.inputs, list) and isinstance(model.outputs, list)
+    assert isinstance(model.input, list) and isinstance(model.output, list)
+    tupled = Model((x,), (layers.Dense(2)(x),))
+    assert tupled.predict(data, verbose=0).shape == (3, 2)
+    assert tupled.output_shape == (None, 2)
+    rebuilt = Model.from_config(model.get_config())
+    assert rebuilt.output_shape == (None, 2) and rebuilt(data).shape == (3, 2)
+
+
+def test_one_element_lists_train_with_y_as_array_or_list():
+    x = Input((4,))
+    model = Model([x], [layers.Dense(2)(x)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    data, target = np.ones((8, 4), "float32"), np.zeros((8, 2), "float32")
+    for y in (target, [target]):
+        history = model.fit(data, y, epochs=1, batch_size=4, verbose=0)
+        assert set(history.history) == {"loss", "mae"}
+    assert model.evaluate(data, target, verbose=0) == model.evaluate([data], [target], verbose=0)
+    assert set(model.evaluate(data, [target], verbose=0, return_dict=True)) == {"loss", "mae"}
+
+
+def test_shapes_are_flat_lists_for_several_inputs_or_outputs():
+    a, b = Input((4,), name="a"), Input((3,), name="b")
+    model = Model({"a": a, "b": b}, [layers.Dense(2)(a), layers.Dense(1)(b)])
+    assert model.input_shape == [(None, 4), (None, 3)]
+    assert model.output_shape == [(None, 2), (None, 1)]
+    single_dict = Model([a], {"out": layers.Dense(2)(a)})
+    assert single_dict.output_shape == (None, 2)
+    assert set(single_dict(np.ones((1, 4)))) == {"out"}
+
+
+def test_output_names_are_the_output_layers_names():
+    a, b = Input((4,), name="a"), Input((3,), name="b")
+    head = layers.Dense(2, name="head")
+    model = Model([a, b], [head(a), layers.Dense(1, name="aux")(b), head(a)])
+    assert model.output_names == ["head", "aux", "head"]  # Keras 3 does not deduplicate
+    assert Model(a, a).output_names == ["a"]
+    assert not hasattr(model, "input_names")  # Keras 3's Functional has none either
+    rebuilt = Model.from_config(model.get_config())
+    assert rebuilt.output_names == ["head", "aux", "head"]

@@ -3,7 +3,9 @@
 `Input(shape)` returns a graphc placeholder Value of shape `(batch_size, *shape)`, produced by
 an InputLayer (its history points there), which is how a functional model finds its inputs.
 graphc graphs have exactly one symbolic dimension, the batch, so `shape` itself must be
-static: pad variable-length sequences to a fixed length (`utils.pad_sequences`).
+static: pad variable-length sequences to a fixed length (`utils.pad_sequences`). Inputs are
+dense and required: Keras' `sparse`, `ragged` and `optional` are accepted when False (as in
+every Keras 3 InputLayer config) and refused when True.
 """
 
 from __future__ import annotations
@@ -25,9 +27,15 @@ class InputLayer(Layer):
         shape: the per-sample shape (without the batch axis).
         batch_size: a static batch size; None (the default) makes the batch symbolic.
         dtype: the input's dtype (default "float32").
+        sparse: must be None or False: graphc has no sparse tensors.
+        ragged: must be None or False: graphc has no ragged tensors.
         batch_shape: the full shape including the batch axis, instead of shape/batch_size.
         input_tensor: an existing graphc placeholder to use as the input.
+        optional: must be False: every input of a graphc model must be given.
         name: the layer's (and the placeholder's) name.
+
+    Raises:
+        ValueError: for `sparse=True`, `ragged=True` or `optional=True`.
 
     Input shape: none (it is a source). Output shape: `(batch_size, *shape)`.
 
@@ -41,8 +49,11 @@ class InputLayer(Layer):
         shape: Sequence[Dim] | None = None,
         batch_size: int | None = None,
         dtype: Any = None,
+        sparse: bool | None = None,
+        ragged: bool | None = None,
         batch_shape: Sequence[Dim] | None = None,
         input_tensor: Value | None = None,
+        optional: bool = False,
         name: str | None = None,
         **kwargs: Any,
     ):
@@ -50,6 +61,7 @@ class InputLayer(Layer):
         shape = shape if shape is not None else legacy[0]
         batch_shape = batch_shape if batch_shape is not None else legacy[1]
         super().__init__(name=name, dtype=dtype, **kwargs)
+        _refuse_unsupported(self.name, sparse=sparse, ragged=ragged, optional=optional)
         self.batch_shape = _batch_shape(shape, batch_size, batch_shape, input_tensor, self.name)
         if input_tensor is None:
             input_tensor = placeholder(self.batch_shape, self.dtype, name=self.name)
@@ -75,6 +87,24 @@ class InputLayer(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "name": self.name}
+
+
+_UNSUPPORTED = {
+    "sparse": "graphc has no sparse tensors; give the input as a dense array",
+    "ragged": "graphc has no ragged tensors; pad sequences to one length "
+    "(utils.pad_sequences) and mask the padding (Embedding(mask_zero=True) or Masking)",
+    "optional": "graphc has no optional inputs; every model input must be given",
+}
+
+
+def _refuse_unsupported(name: str, **flags: Any) -> None:
+    """Keras' sparse/ragged/optional flags: False (or None) is fine, True is refused."""
+    for flag, value in flags.items():
+        if value:
+            raise ValueError(
+                f"Input '{name}': `{flag}=True` is not supported: {_UNSUPPORTED[flag]}. "
+                f"Received: {flag}={value!r}"
+            )
 
 
 def _batch_shape(
@@ -117,9 +147,12 @@ def Input(  # noqa: N802  (Keras' name)
     shape: Sequence[Dim] | None = None,
     batch_size: int | None = None,
     dtype: Any = None,
+    sparse: bool | None = None,
+    ragged: bool | None = None,
     batch_shape: Sequence[Dim] | None = None,
     name: str | None = None,
     tensor: Value | None = None,
+    optional: bool = False,
 ) -> Value:
     """A symbolic model input: a placeholder of shape `(batch_size, *shape)`.
 
@@ -127,9 +160,15 @@ def Input(  # noqa: N802  (Keras' name)
         shape: the per-sample shape, e.g. `(784,)` or `(28, 28, 1)`.
         batch_size: a static batch size; None (the default) is the symbolic batch.
         dtype: "float32" by default; "int32"/"int64" for token ids.
+        sparse: must be None or False: graphc has no sparse tensors.
+        ragged: must be None or False: graphc has no ragged tensors.
         batch_shape: the full shape including the batch axis, instead of shape/batch_size.
         name: a name for the input (defaults to "input_layer", "input_layer_1", ...).
         tensor: an existing graphc placeholder to wrap.
+        optional: must be False: every input of a graphc model must be given.
+
+    Raises:
+        ValueError: for `sparse=True`, `ragged=True` or `optional=True`.
 
     >>> x = Input(shape=(28, 28), name="image")
     >>> x.shape, x.dtype, x.origin.layer.name
@@ -139,8 +178,11 @@ def Input(  # noqa: N802  (Keras' name)
         shape=shape,
         batch_size=batch_size,
         dtype=dtype,
+        sparse=sparse,
+        ragged=ragged,
         batch_shape=batch_shape,
         input_tensor=tensor,
+        optional=optional,
         name=name,
     )
     return layer.output
