@@ -4,14 +4,16 @@ Builds the gradient (reverse mode) of a 3-layer MLP's cross-entropy loss and the
 f(x1, x2) = ln(x1) + x1 * x2 - sin(x2), runs `graphc.passes.optimize` at level 2 on each with
 verification on, and prints a Markdown report: the per-pass table (nodes before and after,
 time, memory plan), the optimized graph, and a check that the optimized graph computes the same
-values as the original under the interpreter. docs/passes.md shows this script's output.
+values as the original under the interpreter. docs/passes.md shows this script's output, and
+tests/examples/test_optimize_report.py checks that it still does (times aside).
 
-Run: python examples/optimize_report.py [--batch 32]
+Run: python examples/optimize_report.py [--batch 32] [--update-doc]
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
@@ -19,6 +21,9 @@ import graphc
 from graphc.passes import optimize
 
 LAYERS = [(784, 128), (128, 64), (64, 10)]
+DOC = Path(__file__).resolve().parents[1] / "docs" / "passes.md"
+#: The first line of the generated part of docs/passes.md; it runs to the next "## " heading.
+FIRST_HEADING = "### Gradient of a 3-layer MLP's loss"
 
 
 def mlp_loss_gradient() -> graphc.Graph:
@@ -84,12 +89,44 @@ def report(title: str, graph: graphc.Graph, batch: int, show_level_1: bool = Fal
     return "\n".join(lines)
 
 
+def full_report(batch: int = 32) -> str:
+    """Both sections, as docs/passes.md shows them."""
+    return "\n".join(
+        [
+            report(FIRST_HEADING.removeprefix("### "), mlp_loss_gradient(), batch),
+            report("Hessian of ln(x1) + x1*x2 - sin(x2)", scalar_hessian(), batch, True),
+        ]
+    )
+
+
+def doc_span(doc: str) -> tuple[int, int]:
+    """Where the generated report sits in the text of docs/passes.md: from its first heading
+    to the next level-2 heading, or to the end."""
+    start = doc.index(FIRST_HEADING)
+    end = doc.find("\n## ", start)
+    return start, len(doc) if end < 0 else end + 1
+
+
+def update_doc(batch: int = 32, path: Path = DOC) -> None:
+    """Write a fresh report into docs/passes.md in place of the old one."""
+    doc = path.read_text()
+    start, end = doc_span(doc)
+    tail = "\n" if end < len(doc) else ""
+    path.write_text(doc[:start] + full_report(batch) + tail + doc[end:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32, help="batch size for memory sizes")
+    parser.add_argument(
+        "--update-doc", action="store_true", help=f"rewrite the report in {DOC.name} instead"
+    )
     args = parser.parse_args()
-    print(report("Gradient of a 3-layer MLP's loss", mlp_loss_gradient(), args.batch))
-    print(report("Hessian of ln(x1) + x1*x2 - sin(x2)", scalar_hessian(), args.batch, True))
+    if args.update_doc:
+        update_doc(args.batch)
+        print(f"updated {DOC}")
+    else:
+        print(full_report(args.batch))
 
 
 if __name__ == "__main__":

@@ -148,6 +148,7 @@ def dump_format(fmt: str | None, output: str | None) -> str:
 
 
 def run_dump(args: argparse.Namespace) -> int:
+    _check_dump_flags(args)
     graph = model_commands.load_inference_graph(args.file)
     if args.stage in ("llvm", "llvm-opt", "asm"):
         from graphc.backend.commands import stage_text  # loads llvmlite only here
@@ -167,6 +168,21 @@ def run_dump(args: argparse.Namespace) -> int:
         return 0
     _write_text(graph.dump() if fmt == "text" else graph.to_dot(), args.output)
     return 0
+
+
+def _check_dump_flags(args: argparse.Namespace) -> None:
+    """--dump-after and --stats describe the optimizer's passes: refuse them at other stages
+    rather than ignore them."""
+    if args.stage == "optimized":
+        return
+    given = [
+        flag for flag, on in [("--dump-after", args.dump_after), ("--stats", args.stats)] if on
+    ]
+    if given:
+        verb = "needs" if len(given) == 1 else "need"
+        raise InputError(
+            f"{' and '.join(given)} {verb} --stage optimized (the stage is {args.stage})"
+        )
 
 
 def _write_text(text: str, output: str | None) -> None:

@@ -62,3 +62,21 @@ def test_compile_links_a_shared_library(saved, tmp_path):
     out = tmp_path / "libmodel.so"
     assert main(["compile", str(saved), "-o", str(out)]) == 0
     assert out.exists() and out.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--dump-after", "all", "--stats"], "--dump-after and --stats need --stage optimized"),
+        (["--stats"], "--stats needs --stage optimized (the stage is graph)"),
+        (["--stage", "llvm", "--dump-after", "fuse"], "--dump-after needs --stage optimized"),
+    ],
+)
+def test_optimizer_flags_without_the_optimized_stage_are_a_one_line_error(
+    saved, capsys, flags, message
+):
+    assert main(["dump", str(saved), *flags]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and message in captured.err
+    assert captured.err.startswith("graphc dump: error: ")

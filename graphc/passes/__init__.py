@@ -32,8 +32,9 @@ from graphc.passes.manager import (
     register_pass,
 )
 from graphc.passes.memory import Buffer, MemoryPlan, plan_memory
+from graphc.passes.patterns import Match, Pattern, PatternRule, match_pattern, rewrite_matches
 from graphc.passes.rewrite import REWRITES, NodeView, Rewrite, apply_rewrites, rewrite
-from graphc.passes.verify import verify_graph
+from graphc.passes.verify import verify_graph, verify_signature
 
 __all__ = [
     "PASSES",
@@ -41,12 +42,15 @@ __all__ = [
     "Buffer",
     "FixedPoint",
     "FusionGroup",
+    "Match",
     "MemoryPlan",
     "NodeView",
     "PassInfo",
     "PassManager",
     "PassReport",
     "PassRow",
+    "Pattern",
+    "PatternRule",
     "Rewrite",
     "apply_rewrites",
     "eliminate_common_subexpressions",
@@ -56,13 +60,16 @@ __all__ = [
     "fold_constants",
     "fuse",
     "fused_p",
+    "match_pattern",
     "optimize",
     "pipeline_for",
     "plan_memory",
     "register_pass",
     "rewrite",
+    "rewrite_matches",
     "simplify",
     "specialize_for_inference",
     "structurally_equal",
     "verify_graph",
+    "verify_signature",
 ]

@@ -7,12 +7,17 @@ A pipeline is a list of stages: pass names, plain `Graph -> Graph` callables, or
 input graph object itself when they change nothing, which is how the manager sees a fixed point.
 
 `PassManager.run` returns the final graph and a `PassReport`, one row per pass run (nodes before
-and after, time, notes), printable as a table. In debug mode (`verify=True`) every graph between
-passes is checked (`graphc.passes.verify.verify_graph`), so a broken pass is named at once.
+and after, time, notes), printable as a table; a fixed-point group that still changed the graph
+in its last allowed round says so in the notes of its last row. Every pass must keep the
+graph's signature (the number and types of its inputs and outputs), which the manager checks
+after each pass, naming the pass that broke it. In debug mode (`verify=True`) every graph
+between passes is also checked in full (`graphc.passes.verify.verify_graph`), so a broken pass
+is named at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +26,7 @@ from typing import Any, TextIO
 
 from graphc.errors import GraphError
 from graphc.graph import Graph
-from graphc.passes.verify import verify_graph
+from graphc.passes.verify import verify_graph, verify_signature
 
 
 @dataclass(frozen=True)
@@ -230,7 +235,7 @@ class PassManager:
         self, stage: Stage, graph: Graph, report: PassReport, label: str
     ) -> tuple[Graph, bool]:
         if isinstance(stage, FixedPoint):
-            changed_any = False
+            changed_any = changed = False
             for round_index in range(stage.max_rounds):
                 changed = False
                 suffix = f" (round {round_index + 1})" if round_index else ""
@@ -240,6 +245,9 @@ class PassManager:
                 changed_any = changed_any or changed
                 if not changed:
                     break
+            else:
+                if changed and report.rows:  # stopped by max_rounds, not by a quiet round
+                    _add_note(report, f"did not converge in {stage.max_rounds} rounds")
             return graph, changed_any
         info = _resolve(stage)
         kwargs = {k: self.options[k] for k in info.options if k in self.options}
@@ -258,6 +266,11 @@ class PassManager:
         report.rows.append(PassRow(info.name + label, len(graph), len(new), seconds, changed, note))
         if self.verify and changed:
             _verify(new, f"after pass {info.name}")
+        if changed:
+            try:
+                verify_signature(graph, new)
+            except GraphError as exc:
+                raise GraphError(f"pass {info.name} changed the graph's signature: {exc}") from exc
         if info.name in self.dump_after:
             print(f"# after {info.name}{label}: {len(new)} nodes", file=self.out or sys.stdout)
             print(new.dump(), file=self.out or sys.stdout)
@@ -287,8 +300,9 @@ def optimize(
             `level`'s.
         fast_math: also apply rewrites that change floating-point results (exp(log x) -> x,
             reassociation, x * 0 -> 0).
-        inference: the graph only serves inference: fold batch-normalization scales into the
-            preceding matmul/conv weights (which rounds differently).
+        inference: the graph only serves inference: remove dropout masks and fold
+            batch-normalization scales into the preceding matmul/conv weights (which rounds
+            differently).
         dump_after: a pass name, a list of them, or "all": print the graph after those passes.
         stats: also return the `PassReport` (per-pass node counts, times, memory plan).
         verify: check the graph between passes (debug mode).
@@ -351,6 +365,14 @@ def _dump_selection(dump_after: str | Sequence[str] | None, names: list[str]) ->
             f"does not run; it runs {', '.join(dict.fromkeys(names))}"
         )
     return set(wanted)
+
+
+def _add_note(report: PassReport, note: str) -> None:
+    """Append `note` to the last row's notes (after "no change" when that is what it says)."""
+    row = report.rows[-1]
+    current = row.note or ("" if row.changed else "no change")
+    combined = f"{current}; {note}" if current else note
+    report.rows[-1] = dataclasses.replace(row, note=combined)
 
 
 def _verify(graph: Graph, when: str) -> None:

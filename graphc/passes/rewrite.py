@@ -18,8 +18,9 @@ The engine enforces what every rewrite must keep: the node's exact type (a rewri
 change the dtype or shape must insert a cast or broadcast_to itself; the engine raises otherwise)
 and the node's user-facing name, which moves to the replacement when the replacement is new.
 
-Phases group rewrites by purpose: "fold" (constant folding), "canonicalize" (exact algebra),
-"inference" (rewrites valid for inference graphs only). The tag "fast_math" marks rewrites that
+Phases group rewrites by purpose: "fold" (constant folding) and "canonicalize" (exact algebra);
+the multi-node inference rewrites are patterns matched with networkx instead
+(`graphc.passes.inference`). The tag "fast_math" marks rewrites that
 change floating-point results; they run only when the caller passes `fast_math=True` (a rewrite
 exact for some dtypes only checks `node.fast_math` itself).
 """
@@ -39,7 +40,7 @@ from graphc.passes.rebuild import input_values, node_value
 from graphc.primitives.shape import broadcast_to_p
 from graphc.types import TensorType
 
-PHASES = ("fold", "canonicalize", "inference")
+PHASES = ("fold", "canonicalize")
 FAST_MATH = "fast_math"
 #: Elements above which a constant is not folded, so folding never blows up memory.
 FOLD_LIMIT = 1 << 20

@@ -5,6 +5,9 @@ slots numbered 0..k-1; the inputs are exactly the graph's `input` nodes; every n
 what its primitive's shape rule gives for its operands and attributes (so no pass changed a
 type); each output exists and depends only on the inputs and constants; and graphs held in
 attributes (fused bodies) are well formed too.
+
+`verify_signature(before, after)` checks what a pass must keep between two graphs: the number
+and types of the inputs and of the outputs, and whether the graph returns one array or a list.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import networkx as nx
 from graphc.core import PRIMITIVES, input_p
 from graphc.errors import GraphcError, GraphError
 from graphc.graph import Graph
+from graphc.types import TensorType
 
 
 def verify_graph(graph: Graph) -> None:
@@ -30,6 +34,36 @@ def verify_graph(graph: Graph) -> None:
     _check_inputs_and_outputs(graph)
     for node in graph.order:
         _check_node(graph, node)
+
+
+def verify_signature(before: Graph, after: Graph) -> None:
+    """Raise `GraphError` when `after` is not called and does not return like `before`: the
+    same number and types of inputs, the same number and types of outputs, and one output or a
+    list of them alike. Names may change.
+
+    >>> import graphc
+    >>> x = graphc.placeholder((3,), name="x")
+    >>> verify_signature(graphc.Graph([x], graphc.exp(x)), graphc.Graph([x], -x))
+    >>> verify_signature(graphc.Graph([x], graphc.exp(x)), graphc.Graph([x], [x, x]))
+    Traceback (most recent call last):
+    ...
+    graphc.errors.GraphError: the outputs were (f32[3]), now (f32[3], f32[3])
+    """
+    for what, old, new in [
+        ("inputs", before.input_types, after.input_types),
+        ("outputs", before.output_types, after.output_types),
+    ]:
+        if old != new:
+            raise GraphError(f"the {what} were ({_types(old)}), now ({_types(new)})")
+    if before.single_output != after.single_output:
+        shapes = {True: "one array", False: "a list of arrays"}
+        raise GraphError(
+            f"the graph returned {shapes[before.single_output]}, now {shapes[after.single_output]}"
+        )
+
+
+def _types(types: list[TensorType]) -> str:
+    return ", ".join(str(t) for t in types)
 
 
 def _check_inputs_and_outputs(graph: Graph) -> None:

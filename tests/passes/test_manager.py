@@ -135,3 +135,84 @@ def test_the_registry_and_the_standard_pipelines():
     assert PASSES["memory"].analysis and not PASSES["fuse"].analysis
     assert pipeline_for(0) == ["dce"]
     assert pipeline_for(1, inference=True)[1].stages[0] == "inference"
+
+
+def copy_pass(graph: graphc.Graph) -> graphc.Graph:
+    """A user pass that never settles: it always returns a new (equal) graph."""
+    return graphc.Graph.from_nx(
+        graph.nx.copy(), graph.inputs, graph.outputs, single_output=graph.single_output
+    )
+
+
+def test_a_fixed_point_that_does_not_converge_says_so_in_the_report():
+    _, report = optimize(
+        example(), passes=[fixed_point("fold", copy_pass, max_rounds=3)], stats=True
+    )
+    assert [row.name for row in report.rows][-2:] == ["fold (round 3)", "copy_pass (round 3)"]
+    assert report.rows[-1].note == "did not converge in 3 rounds"
+    assert "did not converge in 3 rounds" in str(report)
+    _, report = optimize(
+        example(), passes=[fixed_point(copy_pass, "fold", max_rounds=2)], stats=True
+    )
+    assert report.rows[-1].note == "no change; did not converge in 2 rounds"  # fold: quiet
+
+
+def test_a_converging_fixed_point_has_no_such_note():
+    _, report = optimize(example(), 1, stats=True)
+    assert "converge" not in str(report)
+
+
+def replay(graph: graphc.Graph, outputs=lambda outs, inputs: outs, extra_input=False):
+    """A user pass: `graph` rebuilt, with its outputs transformed (and maybe one more input)."""
+    inputs = [
+        graphc.placeholder(t.shape, t.dtype, name=n)
+        for t, n in zip(graph.input_types, graph.input_names)
+    ]
+    if extra_input:
+        inputs.append(graphc.placeholder((), "float64", name="extra"))
+    outs = outputs(graph.to_values(inputs[: len(graph.inputs)]), inputs)
+    return graphc.Graph(inputs, outs[0] if len(outs) == 1 and graph.single_output else outs)
+
+
+def to_float32(graph):
+    return replay(graph, lambda outs, inputs: [graphc.cast(o, "float32") for o in outs])
+
+
+def one_more_output(graph):
+    return replay(graph, lambda outs, inputs: [*outs, inputs[0]])
+
+
+def add_input(graph):
+    return replay(graph, lambda outs, inputs: [outs[0] + inputs[-1]], extra_input=True)
+
+
+def as_list(graph):
+    return graphc.Graph.from_nx(graph.nx, graph.inputs, graph.outputs, single_output=False)
+
+
+@pytest.mark.parametrize(
+    "user_pass, message",
+    [
+        (to_float32, r"the outputs were \(f64\[None,4\]\), now \(f32\[None,4\]\)"),
+        (one_more_output, r"the outputs were \(f64\[None,4\]\), now \(f64\[None,4\], f64"),
+        (add_input, r"the inputs were \(f64\[None,4\], f64\[4\]\), now \(.*, f64\[\]\)"),
+        (as_list, "the graph returned one array, now a list of arrays"),
+    ],
+)
+def test_a_pass_that_changes_the_signature_is_named(user_pass, message):
+    expected = f"pass {user_pass.__name__} changed the graph's signature: {message}"
+    with pytest.raises(GraphError, match=expected):
+        optimize(example(), passes=["fold", user_pass])
+    with pytest.raises(GraphError, match=expected):  # verify=True checks the graph first
+        optimize(example(), passes=["fold", user_pass], verify=True)
+
+
+def test_a_pass_may_rename_the_inputs():
+    def rename(graph):
+        inputs = [
+            graphc.placeholder(t.shape, t.dtype, name=f"in{i}")
+            for i, t in enumerate(graph.input_types)
+        ]
+        return graphc.Graph(inputs, graph.to_values(inputs)[0])
+
+    assert optimize(example(), passes=[rename]).input_names == ["in0", "in1"]

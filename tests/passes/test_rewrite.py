@@ -19,7 +19,7 @@ def temporary():
 
     def register(tracks, name, **kwargs):
         names.append(name)
-        return rewrite(tracks=tracks, name=name, phase="inference", **kwargs)
+        return rewrite(tracks=tracks, name=name, phase="canonicalize", **kwargs)
 
     yield register
     for name in names:

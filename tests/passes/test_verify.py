@@ -7,6 +7,7 @@ import pytest
 import graphc
 from graphc.errors import GraphError
 from graphc.passes import verify_graph
+from graphc.passes.verify import verify_signature
 from graphc.types import TensorType
 
 
@@ -62,3 +63,17 @@ def test_outputs_must_exist():
     g = copy_of(small(), outputs=(99,))
     with pytest.raises(GraphError, match="output %99"):
         verify_graph(g)
+
+
+def test_a_changed_signature_is_reported():
+    x = graphc.placeholder((None, 3), name="x")
+    y = graphc.placeholder((3,), name="y")
+    verify_signature(small(), graphc.Graph([x], graphc.sin(x)))  # same types: fine
+    with pytest.raises(GraphError, match=r"outputs were \(f32\[None,3\]\), now \(f32\[3\]\)"):
+        verify_signature(small(), graphc.Graph([x], graphc.sum(x, axis=0)))
+    with pytest.raises(
+        GraphError, match=r"inputs were \(f32\[None,3\]\), now \(f32\[None,3\], f32"
+    ):
+        verify_signature(small(), graphc.Graph([x, y], x + y))
+    with pytest.raises(GraphError, match="returned one array, now a list"):
+        verify_signature(small(), graphc.Graph([x], [x]))
