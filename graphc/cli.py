@@ -171,8 +171,14 @@ def run_dump(args: argparse.Namespace) -> int:
 
 
 def _check_dump_flags(args: argparse.Namespace) -> None:
-    """--dump-after and --stats describe the optimizer's passes: refuse them at other stages
-    rather than ignore them."""
+    """--dump-after and --stats describe the optimizer's passes, and --format a graph: refuse
+    them at stages they do not apply to rather than ignore them."""
+    machine_code = args.stage in ("llvm", "llvm-opt", "asm")
+    if machine_code and dump_format(args.format, None) != "text":
+        raise InputError(
+            f"--format {args.format} applies to --stage graph or optimized; --stage "
+            f"{args.stage} prints text"
+        )
     if args.stage == "optimized":
         return
     given = [
@@ -194,7 +200,9 @@ def _write_text(text: str, output: str | None) -> None:
 
 
 def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="a graph saved with Graph.save")
+    parser.add_argument(
+        "file", help="a graph saved with Graph.save, or a model (model.save: its inference graph)"
+    )
     parser.add_argument(
         "-o",
         "--output",

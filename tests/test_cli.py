@@ -58,6 +58,15 @@ def test_dump_help(capsys):
     assert "--format" in out and "text,dot,svg,png" in out and "-o OUT" in out
 
 
+@pytest.mark.parametrize("command", [c.name for c in cli.COMMANDS])
+def test_every_command_has_help(capsys, command):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: graphc {command}") and "-h, --help" in out
+
+
 def test_no_command_prints_help_and_fails(capsys):
     assert main([]) == 2
     assert "usage: graphc" in capsys.readouterr().err

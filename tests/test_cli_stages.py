@@ -70,6 +70,8 @@ def test_compile_links_a_shared_library(saved, tmp_path):
         (["--dump-after", "all", "--stats"], "--dump-after and --stats need --stage optimized"),
         (["--stats"], "--stats needs --stage optimized (the stage is graph)"),
         (["--stage", "llvm", "--dump-after", "fuse"], "--dump-after needs --stage optimized"),
+        (["--stage", "asm", "--format", "svg"], "--format svg applies to --stage graph or"),
+        (["--stage", "llvm", "--format", "dot"], "--stage llvm prints text"),
     ],
 )
 def test_optimizer_flags_without_the_optimized_stage_are_a_one_line_error(
