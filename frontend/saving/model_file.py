@@ -30,6 +30,7 @@ import numpy as np
 
 from graphc.archive import write_archive
 from graphc.errors import SerializationError
+from graphc.frontend.layers.core.lambda_layer import functions_as_labels
 from graphc.frontend.layers.serialization import deserialize
 from graphc.frontend.saving import lambda_graphs
 from graphc.frontend.saving.documents import (
@@ -84,7 +85,8 @@ def save_model(
     """
     path = check_save_path(filepath, overwrite)
     try:
-        config = serialize_keras_object(model)
+        with functions_as_labels():  # the file holds each Lambda's graph, not its function
+            config = serialize_keras_object(model)
     except (TypeError, ValueError) as exc:
         raise SerializationError(
             f"cannot save model '{model.name}': its architecture has no config: {exc}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import graphc
@@ -23,13 +25,29 @@ def _builtin_functions() -> dict[str, Callable]:
     return {**found, **activations.ALL_OBJECTS}
 
 
+#: True while a model file is written: it stores each Lambda's traced graph and uses the
+#: function's name only as a label, so anonymous functions need no name there.
+_functions_as_labels: ContextVar[bool] = ContextVar("graphc_lambda_labels", default=False)
+
+
+@contextmanager
+def functions_as_labels() -> Iterator[None]:
+    """Inside the block, `Lambda.get_config` labels anonymous functions instead of refusing."""
+    token = _functions_as_labels.set(True)
+    try:
+        yield
+    finally:
+        _functions_as_labels.reset(token)
+
+
 class Lambda(Layer):
     """Wraps an arbitrary function of symbolic tensors as a layer.
 
     The function is called on the layer's input Values, so it is traced into graph ops like
     any layer (`Lambda(lambda x: x ** 2)` becomes a `pow` node). To serialize a model with a
     Lambda, give it a named function that is registered with `register_keras_serializable`,
-    passed in `custom_objects`, or one of graphc's ops; anonymous lambdas cannot be saved.
+    passed in `custom_objects`, or one of graphc's ops; `model.save` also takes anonymous
+    lambdas, since a model file stores the graph the function traces to.
 
     Args:
         function: called as `function(inputs, **arguments)` (plus `mask=`/`training=` when
@@ -87,16 +105,18 @@ class Lambda(Layer):
         return (tuple(input_shape)[0], *self.output_shape_arg)
 
     def get_config(self) -> dict[str, Any]:
+        labelled = ("function", "output_shape") if _functions_as_labels.get() else ()
         for what, fn in (
             ("function", self.function),
             ("output_shape", self.output_shape_arg),
             ("mask", self.mask),
         ):
-            if callable(fn) and getattr(fn, "__name__", "") == "<lambda>":
+            if callable(fn) and getattr(fn, "__name__", "") == "<lambda>" and what not in labelled:
                 raise ValueError(
-                    f"{self._who()}: cannot serialize the anonymous {what} function; use a "
-                    f"named function registered with @register_keras_serializable (or passed "
-                    f"in custom_objects when loading)"
+                    f"{self._who()}: the `{what}` is an anonymous function, which a config "
+                    f"cannot name; use a named function registered with "
+                    f"@register_keras_serializable (or passed in custom_objects when loading), "
+                    f"or save the whole model with model.save(), which stores the traced graph"
                 )
         if isinstance(self.mask, Value):
             raise ValueError(f"{self._who()}: cannot serialize a symbolic `mask`")

@@ -40,9 +40,18 @@ def test_lambda_is_traced_into_graph_ops():
     assert ops == ["input", "exp", "constant", "add"]
 
 
-def test_anonymous_lambda_cannot_be_serialized():
-    with pytest.raises(ValueError, match="cannot serialize the anonymous function"):
+def test_anonymous_lambda_has_no_config_but_saves_as_a_graph(tmp_path):
+    with pytest.raises(ValueError, match="the `function` is an anonymous function") as info:
         layers.Lambda(lambda v: v).get_config()
+    assert "model.save()" in str(info.value)
+    x = Input((3,), name="x")
+    model = Model(x, layers.Lambda(lambda v: v * 2.0 + 1.0, output_shape=lambda s: s)(x))
+    with pytest.raises(ValueError, match="anonymous function"):
+        model.to_json()
+    model.save(tmp_path / "lambda.graphc")
+    again = models.load_model(tmp_path / "lambda.graphc")
+    data = np.array([[1.0, 2.0, 3.0]], "float32")
+    np.testing.assert_array_equal(again.predict(data, verbose=0), [[3.0, 5.0, 7.0]])
 
 
 def test_lambda_output_shape_and_mask():
