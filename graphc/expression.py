@@ -71,6 +71,20 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
 }
 _UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: lambda a: -a, ast.UAdd: lambda a: a}
 
+#: How refused operators are written, to name them in the error.
+_OPERATOR_TEXT: dict[type, str] = {
+    ast.MatMult: "@",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.Invert: "~",
+    ast.Not: "not",
+    ast.And: "and",
+    ast.Or: "or",
+}
+SUPPORTED_OPERATORS = "+ - * / // % ** and unary - +"
+
 
 def expression_variables(text: str) -> list[str]:
     """The variable names an expression uses, in order of first appearance.
@@ -173,9 +187,7 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise ExpressionError(f"the expression nests deeper than {MAX_DEPTH} levels")
         if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                raise ExpressionError(f"only numbers are allowed as literals, got {node.value!r}")
-            return constant(float(node.value), self.dtype)
+            return constant(_number(node.value, node.col_offset), self.dtype)
         if isinstance(node, ast.Name):
             return self._name(node.id)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
@@ -223,4 +235,33 @@ class _Builder:
             return "^ is not a power here; write x**2 for x squared"
         if isinstance(node, ast.Compare):
             return "comparisons are not allowed in expressions"
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp)):
+            op = _OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)
+            return f"the operator {op} is not supported; supported operators: {SUPPORTED_OPERATORS}"
         return f"{type(node).__name__} is not allowed in expressions"
+
+
+def _number(value: Any, column: int = 0) -> float:
+    """A literal as a finite float: numbers only, and they must fit in a float (Python turns
+    1e400 into inf silently and refuses float(10**400) with OverflowError; both are refused).
+
+    >>> _number(2)
+    2.0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ExpressionError(f"only numbers are allowed as literals, got {value!r}")
+    try:
+        result = float(value)
+    except OverflowError:
+        result = math.inf
+    if math.isinf(result):
+        size = (
+            f" (about {int(abs(value).bit_length() * math.log10(2)) + 1} digits)"
+            if isinstance(value, int)
+            else ""
+        )
+        raise ExpressionError(
+            f"the number at column {column + 1}{size} is too large for a float; numbers must "
+            f"be below about 1.8e308"
+        )
+    return result

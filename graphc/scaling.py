@@ -7,7 +7,8 @@
    derivative of f_k, printed without common subexpressions, grows exponentially with k; the
    reverse-mode graph grows linearly, because a graph shares what an expression tree repeats.
 
-`graphc diff --scaling` prints both tables and, when matplotlib is installed, plots them.
+`graphc diff --scaling` prints both tables and, when matplotlib is installed, plots them (to
+scaling.png unless `--plot FILE` says otherwise).
 """
 
 from __future__ import annotations
@@ -126,13 +127,19 @@ def scaling_report(mode_rows: list[ModeCost], swell_rows: list[SwellCost]) -> st
 
 
 def plot_scaling(mode_rows: list[ModeCost], swell_rows: list[SwellCost], path: str) -> str:
-    """Plot both studies to `path` (PNG or SVG) with matplotlib; return the path."""
+    """Plot both studies to `path` (PNG or SVG, by its suffix) with matplotlib; return the path.
+
+    The file is written atomically: `path` holds its old content or the whole new plot.
+    """
+    from graphc.errors import GraphcError, MissingDependencyError
+
+    suffix = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    if suffix not in ("png", "svg"):
+        raise GraphcError(f"plot_scaling: {path!r} must end in .png or .svg")
     try:
         import matplotlib
     except ImportError as exc:
-        from graphc.errors import GraphcError
-
-        raise GraphcError(
+        raise MissingDependencyError(
             "plotting needs matplotlib: pip install 'graphc[plot]' (the tables "
             "are printed without it)"
         ) from exc
@@ -161,7 +168,7 @@ def plot_scaling(mode_rows: list[ModeCost], swell_rows: list[SwellCost], path: s
     right.legend()
     fig.tight_layout()
     with atomic_output(path) as out:
-        fig.savefig(out, format=path.rsplit(".", 1)[-1].lower())
+        fig.savefig(out, format=suffix)
     plt.close(fig)
     return path
 

@@ -5,8 +5,17 @@ transpose, slice, concatenate, ...) translate by running their numpy implementat
 arrays, and elementwise primitives by mapping a scalar sympy function over them. sympy is
 imported only when a conversion runs, so `import graphc` stays fast.
 
+Elementwise operations whose operands are all numbers are computed by the primitive's numpy
+implementation in the graph's dtype (as graphc computes them), not by sympy: sympy evaluates
+`Integer ** Integer` exactly, so a constant tower like 9**9**9**9 would never finish. Whole
+numbers up to 2**53 stay sympy Integers (so `2*x` prints as `2*x`), others become Floats.
+Sums and matrix products are built with one `sp.Add(*terms)` per element, linear in the number
+of terms (numpy's pairwise `+` on object arrays re-flattens the growing sum at every step).
+
 `from_sympy` walks a sympy expression tree and builds graph ops, sharing equal subexpressions,
-so sympy's derivative can be compiled and compared like any other graph.
+so sympy's derivative can be compiled and compared like any other graph. Its symbols may be
+arrays of symbols (what `input_symbols` gives for tensor inputs), so tensor graphs round-trip:
+`from_sympy(to_sympy(g), input_symbols(g))`.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ if TYPE_CHECKING:
 
 #: Largest tensor (elements) to_sympy expands into scalar expressions.
 MAX_SYMPY_ELEMENTS = 4096
+#: Whole-number float constants up to this size become exact sympy Integers (beyond, Floats).
+MAX_EXACT_INTEGER = 2**53
 
 ScalarRule = Callable[..., Any]
 ArrayRule = Callable[..., np.ndarray]
@@ -114,15 +125,98 @@ def _node_to_sympy(sp: Any, graph: Graph, node: int, env: Mapping[int, np.ndarra
     if prim is constant_p:
         return _constant_to_sympy(sp, attrs["value"].array)
     if prim in SYMPY_SCALAR_RULES:
+        folded = _fold_numbers(sp, graph, node, operands)
+        if folded is not None:
+            return folded
         rule = SYMPY_SCALAR_RULES[prim]
         mapped = np.frompyfunc(lambda *args: rule(sp, *args, **attrs), len(operands), 1)
         return np.asarray(mapped(*operands), dtype=object).reshape(t.shape)
-    if prim in SYMPY_ARRAY_RULES:
+    array_rule = SYMPY_ARRAY_RULES.get(prim)
+    if array_rule is not None:
         kwargs = dict(attrs)
         if prim.needs_out_shape:
             kwargs["out_shape"] = t.shape
-        return np.asarray(SYMPY_ARRAY_RULES[prim](sp, *operands, **kwargs), dtype=object)
+        return np.asarray(array_rule(sp, *operands, **kwargs), dtype=object)
     raise SympyConversionError(f"{prim.name} (node %{node}) has no sympy form")
+
+
+def _fold_numbers(
+    sp: Any, graph: Graph, node: int, operands: list[np.ndarray]
+) -> np.ndarray | None:
+    """An elementwise node whose operands are all numbers, computed by its numpy impl in the
+    graph's dtypes; None when an operand is symbolic or not a plain number (zoo, pi).
+
+    sympy would evaluate number-only operations exactly, and `9**9**9**9` has hundreds of
+    millions of digits; graphc computes it in floating point (inf), and so does this.
+    """
+    if not operands or not all(_is_number(sp, e) for op in operands for e in op.flat):
+        return None
+    t = graph.type(node)
+    try:
+        arrays = [
+            np.array([_python_number(sp, e) for e in op.flat], dtype=graph.type(s).dtype).reshape(
+                op.shape
+            )
+            for s, op in zip(graph.operands(node), operands)
+        ]
+        with np.errstate(all="ignore"):
+            result = graph.primitive(node).impl(*arrays, **graph.attrs(node))
+        result = np.asarray(result).astype(t.dtype, copy=False).reshape(t.shape)
+    except (ArithmeticError, TypeError, ValueError):
+        return None  # let sympy try: it fails or computes something small
+    return _constant_to_sympy(sp, result)
+
+
+def _is_number(sp: Any, expr: Any) -> bool:
+    return bool(getattr(expr, "is_Number", False)) or expr is sp.true or expr is sp.false
+
+
+def _python_number(sp: Any, expr: Any) -> bool | int | float:
+    if expr is sp.true or expr is sp.false:
+        return bool(expr)
+    return int(expr) if expr.is_Integer else float(expr)
+
+
+def sympy_sum(sp: Any, x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
+    """The sum over `axes` of an object array, one `sp.Add(*terms)` per result element.
+
+    (numpy's sum of an object array adds pairwise, and sympy re-flattens the growing Add at
+    every step: O(n^2), 78 s for a 64x64 sum.)
+
+    >>> import sympy as sp
+    >>> a, b, c, d = sp.symbols("a b c d")
+    >>> sympy_sum(sp, np.array([[a, b], [c, d]], dtype=object), axes=(1,)).tolist()
+    [a + b, c + d]
+    """
+    kept = [a for a in range(x.ndim) if a not in axes]
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    rows = np.transpose(x, kept + list(axes)).reshape([x.shape[a] for a in kept] + [count])
+    out = np.empty(rows.shape[:-1], dtype=object)
+    for index in np.ndindex(out.shape):
+        out[index] = sp.Add(*rows[index])
+    return out
+
+
+def sympy_matmul(sp: Any, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """lhs @ rhs for object arrays of rank >= 2 (leading axes broadcast), one `sp.Add` per
+    element.
+
+    >>> import sympy as sp
+    >>> a, b, c, d = sp.symbols("a b c d")
+    >>> sympy_matmul(sp, np.array([[a, b]], dtype=object), np.array([[c], [d]], dtype=object))
+    array([[a*c + b*d]], dtype=object)
+    """
+    lead = np.broadcast_shapes(lhs.shape[:-2], rhs.shape[:-2])
+    lhs = np.broadcast_to(lhs, lead + lhs.shape[-2:])
+    rhs = np.broadcast_to(rhs, lead + rhs.shape[-2:])
+    rows, cols = lhs.shape[-2], rhs.shape[-1]
+    out = np.empty(lead + (rows, cols), dtype=object)
+    for index in np.ndindex(lead):
+        a, b = lhs[index], rhs[index]
+        for i in range(rows):
+            for j in range(cols):
+                out[index + (i, j)] = sp.Add(*(a[i, :] * b[:, j]))
+    return out
 
 
 def _check_sympy_size(t: TensorType, what: str) -> None:
@@ -141,9 +235,12 @@ def _constant_to_sympy(sp: Any, array: np.ndarray) -> np.ndarray:
     def convert(x: Any) -> Any:
         if isinstance(x, (bool, np.bool_)):
             return sp.true if x else sp.false
-        if float(x).is_integer():
+        if isinstance(x, (int, np.integer)):
             return sp.Integer(int(x))
-        return sp.Float(float(x))
+        x = float(x)
+        if x.is_integer() and abs(x) <= MAX_EXACT_INTEGER:
+            return sp.Integer(int(x))
+        return sp.Float(x)  # inf -> oo, nan -> nan
 
     return (
         np.frompyfunc(convert, 1, 1)(array.astype(object)).reshape(array.shape)
@@ -185,11 +282,16 @@ def diff(expr: Any, symbol: Any) -> Any:
 def from_sympy(
     exprs: Any, symbols: Sequence[Any], dtype: DTypeLike = "float64", name: str | None = None
 ) -> Graph:
-    """A graph computing sympy expression(s) of scalar `symbols`, which become its inputs.
+    """A graph computing sympy expression(s) of `symbols`, which become its inputs.
 
     `exprs` is one expression (the graph returns one value), a list (it returns a list), or a
-    sympy Matrix/Array (one tensor output). Equal subexpressions become one node, so the graph
-    is a DAG even where sympy's printed form repeats itself.
+    sympy Matrix/Array (one tensor output). Each entry of `symbols` is a sympy Symbol (a scalar
+    input) or an array of them: a numpy object array, sympy Array or Matrix, like the ones
+    `input_symbols` makes for tensor inputs, becomes one tensor input of that shape (named `w`
+    when its symbols are `w[0,0]`, `w[0,1]`, ...). So `from_sympy(to_sympy(g),
+    input_symbols(g))` rebuilds a tensor graph. Equal subexpressions become one node, so the
+    graph is a DAG even where sympy's printed form repeats itself. Derivatives must be
+    evaluated first (`sp.Derivative(...).doit()`, or `sp.diff`).
 
     >>> import sympy as sp, graphc
     >>> x, y = sp.symbols("x y")
@@ -201,20 +303,42 @@ def from_sympy(
 
     from graphc.graph import Graph
 
-    inputs = [placeholder((), dtype, name=str(s)) for s in symbols]
-    builder = _SympyGraphBuilder(sp, dict(zip(symbols, inputs)), as_dtype(dtype))
+    inputs, leaves = [], {}
+    for entry in symbols:
+        value, entry_leaves = _symbol_input(sp, entry, dtype)
+        inputs.append(value)
+        leaves.update(entry_leaves)
+    builder = _SympyGraphBuilder(sp, leaves, as_dtype(dtype))
     single = not isinstance(exprs, (list, tuple))
     outputs = [builder.tensor(e) for e in ([exprs] if single else exprs)]
     return Graph(inputs, outputs[0] if single else outputs, name=name)
 
 
+def _symbol_input(sp: Any, entry: Any, dtype: DTypeLike) -> tuple[Value, dict[Any, Any]]:
+    """The input for one entry of from_sympy's `symbols`, and what each of its symbols means:
+    a Value for a scalar, or (tensor input, index) for an element of a tensor input, which
+    becomes an indexing op only if the expression uses it."""
+    if isinstance(entry, (np.ndarray, sp.NDimArray, sp.MatrixBase, list, tuple)):
+        shape = tuple(int(d) for d in getattr(entry, "shape", np.shape(entry)))
+        array = np.asarray(entry.tolist() if hasattr(entry, "tolist") else entry, dtype=object)
+        array = array.reshape(shape)
+        names = [str(e) for e in array.flat]
+        base = names[0].split("[")[0] if names else None
+        common = base if base and all(n.startswith(base + "[") for n in names) else None
+        value = placeholder(array.shape, dtype, name=common)
+        return value, {array[i]: (value, i) for i in np.ndindex(array.shape)}
+    value = placeholder((), dtype, name=str(entry))
+    return value, {entry: value}
+
+
 class _SympyGraphBuilder:
     """Translates sympy expression trees into graph ops, memoized per subexpression."""
 
-    def __init__(self, sp: Any, symbols: dict[Any, Value], dtype: np.dtype):
+    def __init__(self, sp: Any, leaves: dict[Any, Any], dtype: np.dtype):
         self.sp = sp
         self.dtype = dtype
-        self.memo: dict[Any, Value] = dict(symbols)
+        self.memo: dict[Any, Value] = {s: v for s, v in leaves.items() if isinstance(v, Value)}
+        self.elements = {s: v for s, v in leaves.items() if not isinstance(v, Value)}
         self.functions = self._function_table()
 
     def tensor(self, expr: Any) -> Value:
@@ -222,8 +346,12 @@ class _SympyGraphBuilder:
         if isinstance(expr, (sp.MatrixBase, sp.NDimArray)):
             from graphc.primitives.shape import reshape, stack
 
-            shape = tuple(expr.shape)
-            flat = [self.scalar(e) for e in sp.flatten(expr.tolist())] if shape else []
+            shape = tuple(int(d) for d in expr.shape)
+            if shape == ():
+                return self.scalar(sp.sympify(expr[()]))
+            if 0 in shape:
+                raise SympyConversionError(f"from_sympy: the array output {expr} has no elements")
+            flat = [self.scalar(e) for e in sp.flatten(expr.tolist())]
             return reshape(stack(flat), shape)
         return self.scalar(sp.sympify(expr))
 
@@ -234,6 +362,7 @@ class _SympyGraphBuilder:
             if expr in self.memo:
                 stack.pop()
                 continue
+            self._refuse_unevaluated(expr)
             pending = [a for a in expr.args if a not in self.memo and not self._is_leaf(a)]
             if pending and not expr.is_Piecewise:
                 stack.extend(pending)
@@ -252,6 +381,14 @@ class _SympyGraphBuilder:
             stack.pop()
         return self.memo[root]
 
+    def _refuse_unevaluated(self, expr: Any) -> None:
+        sp = self.sp
+        if isinstance(expr, (sp.Derivative, sp.Integral, sp.Subs, sp.Limit)):
+            raise SympyConversionError(
+                f"from_sympy: {expr} is an unevaluated {type(expr).__name__}; evaluate it first "
+                f"with .doit() (or use sympy.diff, which evaluates)"
+            )
+
     def _is_leaf(self, expr: Any) -> bool:
         return expr.is_Number or expr.is_NumberSymbol or expr in (self.sp.true, self.sp.false)
 
@@ -265,10 +402,15 @@ class _SympyGraphBuilder:
         raise SympyConversionError(f"from_sympy: unexpected subexpression {expr}")
 
     def _translate(self, expr: Any) -> Value:
+        if expr in self.elements:
+            tensor, index = self.elements[expr]
+            return tensor[index]
         if expr.is_Symbol:
+            known = [s for s in self.memo if getattr(s, "is_Symbol", False)] + list(self.elements)
+            shown = ", ".join(map(str, known[:12])) + (", ..." if len(known) > 12 else "")
             raise SympyConversionError(
                 f"from_sympy: the expression uses the symbol {expr}, which is not among the "
-                f"symbols {list(s for s in self.memo if getattr(s, 'is_Symbol', False))}"
+                f"symbols [{shown}]"
             )
         if self._is_leaf(expr):
             return self._value(expr)

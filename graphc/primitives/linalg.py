@@ -18,7 +18,7 @@ from graphc.core import Primitive, Value
 from graphc.errors import DTypeError, ShapeError
 from graphc.primitives import shape
 from graphc.primitives.cast import promote_operands
-from graphc.symbolic import defsympy_array
+from graphc.symbolic import defsympy_array, sympy_matmul
 from graphc.types import TensorType, broadcast_shapes
 
 __all__ = ["matmul", "dot"]
@@ -66,7 +66,7 @@ defbilinear(
     lambda ct, lhs, rhs: unbroadcast(matmul_p.bind(ct, swap_last_axes(rhs)), lhs.type),
     lambda ct, lhs, rhs: unbroadcast(matmul_p.bind(swap_last_axes(lhs), ct), rhs.type),
 )
-defsympy_array(matmul_p)
+defsympy_array(matmul_p, sympy_matmul)
 
 
 def matmul(a: Any, b: Any) -> Value:

@@ -34,7 +34,7 @@ from graphc.primitives.shape import (
     normalize_axis,
 )
 from graphc.primitives.shape import reshape as _reshape
-from graphc.symbolic import defsympy_array
+from graphc.symbolic import defsympy_array, sympy_sum
 from graphc.types import TensorType
 
 __all__ = ["sum", "mean", "max", "min", "argmax", "argmin", "var", "std"]
@@ -129,7 +129,7 @@ def _sum_transpose(ct: Value, primals: tuple[Value], out: Value, *, axes: tuple)
 
 
 deflinear(reduce_sum_p, _sum_transpose)
-defsympy_array(reduce_sum_p)
+defsympy_array(reduce_sum_p, sympy_sum)
 
 
 def _extremum_rules(prim: Primitive) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -177,6 +179,85 @@ def test_textbook_traces_have_the_published_values(textbook):
     partials = sorted(round(r.value, 3) for r in adjoint)
     for published in (1.0, -1.0, -0.284, 5.0, 1.716, 5.5):
         assert published in partials
+
+
+def nfc(rows_):
+    """Compare text as NFC: x with a combining dot above and precomposed ẋ are the same."""
+    return [
+        (unicodedata.normalize("NFC", a), unicodedata.normalize("NFC", b), v) for a, b, v in rows_
+    ]
+
+
+def rows(trace, digits=3):
+    return nfc((r.name, r.formula, round(r.value, digits)) for r in trace)
+
+
+def test_traces_number_the_values_as_the_textbook_does(textbook):
+    """Baydin et al., table 2: intermediates numbered by depth, so sin(v0) is v3, not v4."""
+    traces = graphc.compare_modes(textbook, [2.0, 5.0], traces=True).traces
+    assert rows(traces.primal) == nfc(
+        [
+            ("v₋₁", "x1", 2.0),
+            ("v₀", "x2", 5.0),
+            ("v₁", "log(v₋₁)", 0.693),
+            ("v₂", "v₀*v₋₁", 10.0),
+            ("v₃", "sin(v₀)", -0.959),
+            ("v₄", "v₁ + v₂", 10.693),
+            ("v₅", "v₄ - v₃", 11.652),
+            ("y", "v₅", 11.652),
+        ]
+    )
+    # Forward trace seeded with x1dot = 1 (the textbook's table 2, right column).
+    assert rows(traces.tangent) == nfc(
+        [
+            ("v̇₋₁", "ẋ1", 1.0),
+            ("v̇₀", "ẋ2", 0.0),
+            ("v̇₁", "v̇₋₁/v₋₁", 0.5),
+            ("v̇₂", "v̇₀*v₋₁ + v̇₋₁*v₀", 5.0),
+            ("v̇₃", "v̇₀*cos(v₀)", 0.0),
+            ("v̇₄", "v̇₁ + v̇₂", 5.5),
+            ("v̇₅", "v̇₄ - v̇₃", 5.5),
+            ("ẏ", "v̇₅", 5.5),
+        ]
+    )
+    # Reverse trace in the textbook's order (table 3): v̄₄ and v̄₃ from v̄₅, ..., x̄1 and x̄2 last.
+    assert rows(traces.adjoint) == nfc(
+        [
+            ("v̄₅", "ȳ = 1", 1.0),
+            ("v̄₄", "v̄₅", 1.0),
+            ("v̄₃", "-v̄₅", -1.0),
+            ("v̄₁", "v̄₄", 1.0),
+            ("v̄₂", "v̄₄", 1.0),
+            ("v̄₀", "v̄₃*cos(v₀)", -0.284),
+            ("v̄₋₁", "v̄₂*v₀", 5.0),
+            ("v̄₀", "v̄₀ + v̄₂*v₋₁", 1.716),
+            ("v̄₋₁", "v̄₋₁ + v̄₁/v₋₁", 5.5),
+        ]
+    )
+
+
+def test_trace_of_a_comparison_feeding_a_select_evaluates():
+    """relu is where(x <= 0, 0, x): the bool value v₁ is fed back as a bool, not a float."""
+    x = graphc.scalars("x")
+    traces = graphc.compare_modes(graphc.Graph([x], graphc.relu(x) * 2), [1.5], traces=True)
+    assert traces.traces.adjoint[-1].value == pytest.approx(2.0)
+
+
+def test_numeric_grad_perturbs_only_float_inputs():
+    x = graphc.scalars("x")
+    n = graphc.placeholder((), "int64", name="n")
+    graph = graphc.Graph([x, n], x ** graphc.cast(n, "float64"))
+    (dx,) = graphc.numeric_grad(graph, {"x": 2.0, "n": 3})
+    assert float(dx) == pytest.approx(12.0, rel=1e-8)
+    with pytest.raises(DifferentiationError, match="only float inputs have derivatives"):
+        graphc.numeric_grad(graph, [2.0, 3], wrt="n")
+
+
+def test_numeric_grad_steps_in_the_inputs_precision():
+    x = graphc.placeholder((), "float32", name="x")
+    gradient = graphc.numeric_grad(graphc.Graph([x], graphc.exp(x)), [np.float32(1.0)], wrt=0)
+    assert gradient.dtype == np.float32
+    assert float(gradient) == pytest.approx(np.e, rel=1e-4)
 
 
 # --- jacobian, hessian -------------------------------------------------------------------------

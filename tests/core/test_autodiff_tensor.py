@@ -42,6 +42,17 @@ CASES = [
         [(5, 2)],
         lambda x: graphc.take(x, graphc.constant(np.array([4, 0, 4, 1])), axis=0) * 2,
     ),
+    # scatter_add, the transpose of take: repeated and negative indices accumulate.
+    case(
+        "scatter_add",
+        [(2, 2, 4)],
+        lambda u: graphc.sin(graphc.scatter_add(u, TAKE_INDICES, axis=0, size=3)) * 2,
+    ),
+    case(
+        "scatter_add_batched",
+        [(None, 4)],
+        lambda u: graphc.scatter_add(u * u, [0, 2, 0, -1], axis=1, size=3) ** 2,
+    ),
     case("sum", [(None, 3, 4)], lambda x: graphc.sum(x * x, axis=(0, 2))),
     case("mean_keepdims", [(None, 4)], lambda x: graphc.mean(graphc.exp(x), axis=0, keepdims=True)),
     case("max", [(3, 4)], lambda x: graphc.max(x, axis=1)),

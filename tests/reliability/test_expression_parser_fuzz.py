@@ -128,6 +128,7 @@ OVERSIZED = {
     "long left-deep sum": "x+" * (MAX_LENGTH // 2 - 1) + "x",
     "deep calls": "sin(" * 199 + "x" + ")" * 199 + "+" + "-" * 300 + "x",
     "huge integer": "9" * (MAX_LENGTH - 2) + "*x",
+    "integer beyond float": "x*1" + "0" * 400,
     "many nodes": "+".join(["x*1"] * 2400),
     "null byte": "x\x00+1",
 }
