@@ -5,8 +5,8 @@ binary cross-entropy and RMSprop, then evaluated. The labels are random, so the 
 near 0.5: the point is the workflow (legacy `input_dim=`, `model.add`, string optimizer,
 loss and metric names, dropout in training mode only) running end to end.
 
-Run: python examples/seed_binary_classifier.py
-     GRAPHC_EXAMPLE_EPOCHS=2 python examples/seed_binary_classifier.py   (a quick check)
+Run: python examples/seed_binary_classifier.py          (20 epochs, about a second)
+     GRAPHC_EXAMPLES_QUICK=1 python examples/seed_binary_classifier.py   (a quick check: 2 epochs)
 """
 
 from __future__ import annotations
@@ -19,8 +19,18 @@ from graphc.frontend import Sequential, utils
 from graphc.frontend.layers import Dense, Dropout
 
 
-def main(epochs: int = 20, verbose: int = 1) -> list[float]:
-    """Fit on 1000 random samples, evaluate on 100; return [test loss, test accuracy]."""
+def main(quick: bool | None = None, epochs: int | None = None, verbose: int = 1) -> list[float]:
+    """Fit on 1000 random samples, evaluate on 100; return [test loss, test accuracy].
+
+    Args:
+        quick: 2 epochs instead of 20 (default: `GRAPHC_EXAMPLES_QUICK=1` in the environment).
+        epochs: the number of epochs, overriding `quick`.
+        verbose: `fit`'s and `evaluate`'s verbosity.
+    """
+    if quick is None:
+        quick = os.environ.get("GRAPHC_EXAMPLES_QUICK", "") not in ("", "0")
+    if epochs is None:
+        epochs = 2 if quick else 20
     utils.set_random_seed(0)
     x_train = np.random.random((1000, 20))
     y_train = np.random.randint(2, size=(1000, 1))
@@ -42,4 +52,4 @@ def main(epochs: int = 20, verbose: int = 1) -> list[float]:
 
 
 if __name__ == "__main__":
-    main(epochs=int(os.environ.get("GRAPHC_EXAMPLE_EPOCHS", "20")))
+    main()

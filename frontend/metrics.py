@@ -17,6 +17,11 @@ Keras' floatx); the running state is float64.
 Metrics wrapping a function take `(y_true, y_pred, sample_weight=None)`; `Mean` and `Sum` take
 `(values, sample_weight=None)`, as in Keras.
 
+Inside a training or evaluation step being traced (an overridden `train_step`), `update_state`
+records the batch statistics as step outputs (`graphc.frontend.trainer.record_metric`), and
+`result()` returns a `StepResult`: a stand-in for the running value, which the step returns in
+its logs as Keras' "customizing what happens in fit" guide does.
+
 >>> m = BinaryAccuracy()
 >>> m.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]])
 >>> m.result()
@@ -26,6 +31,7 @@ Metrics wrapping a function take `(y_true, y_pred, sample_weight=None)`; `Mean` 
 from __future__ import annotations
 
 import abc
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -50,6 +56,7 @@ from graphc.primitives.elementwise import logical_and, logical_or, maximum, mini
 
 __all__ = [
     "Metric",
+    "StepResult",
     "Mean",
     "Sum",
     "MeanMetricWrapper",
@@ -102,6 +109,59 @@ def _divide_no_nan(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 # --- the base class ----------------------------------------------------------------------------
 
 
+def _tracing_step() -> bool:
+    """Whether a training or evaluation step is being traced (imported late: the trainer
+    imports this module)."""
+    from graphc.frontend.trainer.step import current_step
+
+    return current_step() is not None
+
+
+class StepResult:
+    """What `Metric.result()` returns while a training or evaluation step is being traced.
+
+    The step is traced once, on graph Values, and the metric's state lives outside the graph
+    (it accumulates the step's outputs after each batch), so its value is not known yet.
+    Return this stand-in in the step's logs, as Keras' guide returns `metric.result()`; the
+    trainer reads the metric's running result after each batch. It is not a graph Value: for a
+    log computed in the graph, return a scalar Value instead.
+
+    Args:
+        metric: the metric whose result this stands for.
+    """
+
+    __slots__ = ("metric",)
+
+    def __init__(self, metric: Metric):
+        self.metric = metric
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"the result of metric {self.metric.name!r} inside a traced step is a stand-in "
+            "read after each batch, not a number or a graph Value: return it in the step's logs "
+            "as it is, or log a scalar graph Value computed in the step"
+        )
+
+    __float__ = __int__ = __array__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __neg__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+
+    def __repr__(self) -> str:
+        return f"StepResult({self.metric.name!r})"
+
+
+def _deferred_in_step(result: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a metric's `result` so it returns a `StepResult` while a step is being traced."""
+
+    @functools.wraps(result)
+    def wrapper(self: Metric, *args: Any, **kwargs: Any) -> Any:
+        if _tracing_step():
+            return StepResult(self)
+        return result(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Metric(abc.ABC):
     """Base class: graph-side `batch_statistics`, numpy-side `accumulate` and `result`.
 
@@ -127,6 +187,11 @@ class Metric(abc.ABC):
     >>> m.update_state([1.0, -2.0, 3.0]); m.update_state([4.0]); m.result()
     3.0
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "result" in vars(cls):
+            cls.result = _deferred_in_step(vars(cls)["result"])
 
     def __init__(self, name: str | None = None, dtype: Any = None):
         self.name = name or unique_name(to_snake_case(type(self).__name__))
@@ -177,7 +242,8 @@ class Metric(abc.ABC):
 
     @abc.abstractmethod
     def result(self) -> float | np.ndarray:
-        """The metric's value from the accumulated state."""
+        """The metric's value from the accumulated state (a `StepResult` while a step is
+        being traced)."""
 
     def reset_state(self) -> None:
         """Zero the state (done by the trainer at the start of each epoch)."""
@@ -185,7 +251,17 @@ class Metric(abc.ABC):
             state[...] = 0.0
 
     def update_state(self, *args: Any, sample_weight: Any = None) -> None:
-        """Eager update from arrays: batch statistics through the interpreter, then accumulate."""
+        """Update the state with one batch, as Keras' `update_state`.
+
+        While a training or evaluation step is being traced, the batch statistics become
+        outputs of the step, accumulated after each batch (`record_metric`); otherwise they
+        are computed now from the arrays (through the interpreter) and accumulated.
+        """
+        if _tracing_step():
+            from graphc.frontend.trainer.step import record_metric
+
+            record_metric(self, *args, sample_weight=sample_weight)
+            return
         count = len(args)
 
         def statistics(*values: Any) -> list[Value]:

@@ -104,7 +104,8 @@ class Progbar:
         self.dynamic = dynamic
         self._values: dict[str, Any] = {}
         self._start = time.perf_counter()
-        self._last_update = 0.0
+        # -inf: the first update always draws (perf_counter's origin is arbitrary, e.g. boot)
+        self._last_update = -math.inf
         self._time_after_first_step: float | None = None
         self._previous_width = 0
 

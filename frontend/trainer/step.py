@@ -32,6 +32,7 @@ from graphc.core import Value, placeholder, unwrap_symbolic
 from graphc.errors import GraphError
 from graphc.frontend.engine import tree
 from graphc.frontend.engine.trace import TraceContext
+from graphc.frontend.metrics import StepResult
 from graphc.frontend.variables import Variable, variables_in
 from graphc.graph import Graph
 
@@ -137,7 +138,8 @@ def _batch_placeholders(leaves: Sequence[np.ndarray | None]) -> list[Value | Non
 
 
 def _log_entries(logs: Any, who: str) -> list[tuple[str, Any]]:
-    """The (name, Metric or Value) pairs a step returned; nested dicts are merged in."""
+    """The (name, Metric or Value) pairs a step returned; nested dicts are merged in, and a
+    `metric.result()` stands for its metric."""
     if logs is None:
         return []
     if not isinstance(logs, dict):
@@ -147,6 +149,8 @@ def _log_entries(logs: Any, who: str) -> list[tuple[str, Any]]:
         value = unwrap_symbolic(value)
         if hasattr(value, "named_metrics"):  # the compiled metrics' container
             value = value.named_metrics()
+        if isinstance(value, StepResult):  # `metric.result()` called in the step
+            value = value.metric
         if isinstance(value, dict):
             entries += _log_entries(value, who)
         elif hasattr(value, "batch_statistics") and hasattr(value, "result"):
@@ -161,9 +165,8 @@ def _log_entries(logs: Any, who: str) -> list[tuple[str, Any]]:
         else:
             raise TypeError(
                 f"{who} returned {value!r} (a {type(value).__name__}) for log {name!r}. Inside "
-                "the compiled step, return the Metric object itself (its result is read after "
-                "each batch), or a scalar graph Value; `metric.result()` is a number computed "
-                "outside the graph"
+                "the compiled step, return `metric.result()` or the Metric object itself (its "
+                "result is read after each batch), or a scalar graph Value"
             )
     return entries
 

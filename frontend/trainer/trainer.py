@@ -17,8 +17,9 @@ Keras 3's training API and semantics. What happens underneath:
 Override `train_step(data)` / `test_step(data)` to customize a step; they are traced the same
 way. Inside, use graph ops: `self(x, training=True)`, `self.compute_loss(...)`,
 `gradients(loss, variables)` (graphc.frontend.trainer), `self.optimizer.apply(grads,
-variables)`, `self.compute_metrics(...)` / `record_metric(metric, ...)`, and return a dict of
-Metric objects (read after each batch) or scalar Values.
+variables)`, `self.compute_metrics(...)` or `metric.update_state(...)` (which record the
+metric's batch statistics in the step), and return a dict of `metric.result()`s or Metric
+objects (their results are read after each batch) or scalar Values.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ from graphc.frontend.trainer.progbar import ProgbarLogger
 from graphc.frontend.trainer.step import (
     Step,
     StepRunner,
-    current_step,
     record_metric,
     trace_step,
 )
@@ -227,18 +227,16 @@ class Trainer:
             metric.reset_state()
 
     def get_metrics_result(self) -> dict[str, Any]:
-        """The metrics' results by log name. Inside a traced step, the Metric objects
-        themselves (the trainer reads their results after each batch)."""
-        symbolic = current_step() is not None
+        """The metrics' results by log name (the compiled metrics' dict merged in), as Keras.
+        Inside a traced step, `StepResult` stand-ins (the trainer reads the results after each
+        batch)."""
         results: dict[str, Any] = {}
         for metric in self.metrics:
-            named = (
-                metric.named_metrics()
-                if isinstance(metric, CompileMetrics)
-                else {metric.name: metric}
-            )
-            for name, m in named.items():
-                results[name] = m if symbolic else m.result()
+            result = metric.result()
+            if isinstance(result, dict):
+                results.update(result)
+            else:
+                results[metric.name] = result
         return results
 
     # --- the step's building blocks ------------------------------------------------------

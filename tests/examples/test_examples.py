@@ -1,7 +1,8 @@
 """The examples in examples/ run end to end in quick mode and print what they claim.
 
-Each example is imported from its file and its `main(quick=True)` is run in-process; one
-test runs a script as a user does (`GRAPHC_EXAMPLES_QUICK=1 python examples/... OUTPUT_DIR`).
+Each example is imported from its file and its `main(quick=True)` is run in-process (or
+`main()` with `GRAPHC_EXAMPLES_QUICK=1` set); one test runs a script as a user does
+(`GRAPHC_EXAMPLES_QUICK=1 python examples/... OUTPUT_DIR`).
 No test touches the network: the MNIST loaders see an empty data folder and a download that
 fails, which is how an offline machine without the files behaves.
 """
@@ -164,7 +165,7 @@ def test_autodiff_modes_match_the_textbook(capsys):
     load("autodiff_modes").main()
     out = capsys.readouterr().out
     assert "forward   5.5     1.71634" in out and "reverse   5.5     1.71634" in out
-    assert "v̇₃  = v̇₁ + v̇₂         = 5.5000" in out  # the tangent trace
+    assert "v̇₄  = v̇₁ + v̇₂         = 5.5000" in out  # the tangent trace
     assert "v̄₀  = v̄₀ + v̄₂*v₋₁  = 1.7163" in out  # the adjoint trace
     assert "grad f(2, 5) = [5.5, 1.716338]" in out
     assert "df = [x2 + 1/x1, x1 - cos(x2)]" in out
@@ -203,6 +204,26 @@ def test_flowers_augmentation(tmp_path, capsys):
     else:
         assert result["plot"] == str(tmp_path / "history.png")
         assert (tmp_path / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_two_moons_mlp_reads_quick_mode_from_the_environment(monkeypatch, capsys):
+    monkeypatch.setenv("GRAPHC_EXAMPLES_QUICK", "1")
+    accuracy = load("two_moons_mlp").main()
+    out = capsys.readouterr().out
+    assert "Epoch 4/4\n57/57 - " in out and "Epoch 5/" not in out  # quick: 4 epochs, verbose=2
+    assert "val_accuracy" in out
+    assert accuracy > 0.9  # a logistic regression reaches 0.885; 30 epochs reach 0.958
+    assert f"test accuracy {accuracy:.4f}" in out
+
+
+def test_seed_binary_classifier_reads_quick_mode_from_the_environment(monkeypatch, capsys):
+    monkeypatch.setenv("GRAPHC_EXAMPLES_QUICK", "1")
+    loss, accuracy = load("seed_binary_classifier").main()
+    out = capsys.readouterr().out
+    assert "Epoch 2/2\n8/8 ━━━━━━━━━━━━━━━━━━━━" in out and "Epoch 3/" not in out
+    assert "1/1 ━━━━━━━━━━━━━━━━━━━━" in out  # evaluate's bar
+    assert loss == pytest.approx(0.69, abs=0.1)  # random labels: near log(2)
+    assert f"test loss {loss:.4f}, test accuracy {accuracy:.4f}" in out
 
 
 def test_a_script_runs_as_a_user_runs_it(tmp_path):

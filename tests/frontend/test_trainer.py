@@ -264,7 +264,7 @@ def test_custom_train_step_in_the_keras_guide_style():
     assert history.history["loss"][1] < history.history["loss"][0]
 
 
-def test_custom_step_returning_metric_results_is_refused():
+def test_custom_step_returning_a_python_number_is_refused():
     class Stale(Sequential):
         def train_step(self, data):
             super().train_step(data)
@@ -272,7 +272,7 @@ def test_custom_step_returning_metric_results_is_refused():
 
     model = Stale([layers.Input((4,)), layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(TypeError, match="return the Metric object itself"):
+    with pytest.raises(TypeError, match=r"return `metric.result\(\)` or the Metric object itself"):
         model.fit(*regression_data(), verbose=0)
 
 

@@ -200,3 +200,119 @@ def test_the_defaults_are_keras_defaults():
         if "epsilon" in config:
             assert config["epsilon"] == 1e-7, cls.__name__
         assert config["clipnorm"] is None and config["clipvalue"] is None
+
+
+# --- the compiled training step against the eager update ------------------------------------
+
+#: Every optimizer option, each updating one Dense head inside one compiled training step.
+COMPILED_CASES = {
+    "sgd_momentum": lambda: optimizers.SGD(0.1, momentum=0.9),
+    "sgd_nesterov": lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    "rmsprop": lambda: optimizers.RMSprop(0.01),
+    "rmsprop_centered": lambda: optimizers.RMSprop(0.01, centered=True),
+    "rmsprop_momentum": lambda: optimizers.RMSprop(0.01, momentum=0.5),
+    "rmsprop_centered_momentum": lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    "adagrad": lambda: optimizers.Adagrad(0.1),
+    "adadelta": lambda: optimizers.Adadelta(1.0),
+    "adam": lambda: optimizers.Adam(0.1),
+    "adam_amsgrad": lambda: optimizers.Adam(0.1, amsgrad=True),
+    "adamw": lambda: optimizers.AdamW(0.1, weight_decay=0.1),
+    "adamax": lambda: optimizers.Adamax(0.1),
+    "nadam": lambda: optimizers.Nadam(0.1),
+    "sgd_clipnorm": lambda: optimizers.SGD(0.1, clipnorm=0.2),
+    "adam_clipvalue": lambda: optimizers.Adam(0.1, clipvalue=0.05),
+    "rmsprop_global_clipnorm": lambda: optimizers.RMSprop(0.01, global_clipnorm=0.3),
+    "sgd_exponential_decay": lambda: optimizers.SGD(
+        schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    ),
+    "adam_piecewise": lambda: optimizers.Adam(
+        schedules.PiecewiseConstantDecay([0, 1], [0.1, 0.05, 0.01])
+    ),
+    "sgd_momentum_cosine_decay": lambda: optimizers.SGD(
+        schedules.CosineDecay(0.1, decay_steps=3, alpha=0.1), momentum=0.5
+    ),
+}
+COMPILED_STEPS = 3
+
+
+def _tiny_batch() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """x (4, 3), y (4, 2) and the heads' initial kernel and bias; gradient norms are well
+    above the clipping thresholds."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    y = rng.normal(size=(4, 2)).astype(np.float32)
+    kernel = rng.normal(size=(3, 2)).astype(np.float32)
+    bias = np.array([0.5, -0.25], np.float32)
+    return x, y, kernel, bias
+
+
+def _mse_gradients(x, y, kernel, bias) -> tuple[np.ndarray, np.ndarray]:
+    """d/d(kernel, bias) of mean((x @ kernel + bias - y) ** 2), in float64."""
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    d_pred = 2.0 * (x @ kernel + bias - y) / y.size
+    return (x.T @ d_pred).astype(np.float32), d_pred.sum(axis=0).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def compiled_bank():
+    """One model with a Dense head per case, trained by `train_on_batch` with a custom step
+    in which each case's optimizer updates its own head: all cases share one compiled step.
+    Returns the weights and optimizer states after each step, per case."""
+    import graphc
+    from graphc.frontend import Model, layers
+    from graphc.frontend.trainer import gradients
+
+    names = sorted(COMPILED_CASES)
+
+    class Bank(Model):
+        def __init__(self):
+            super().__init__(name="bank")
+            self.heads = [layers.Dense(2, name=name) for name in names]
+            for name in names:
+                setattr(self, f"optimizer_{name}", COMPILED_CASES[name]())
+
+        def call(self, inputs):
+            return [head(inputs) for head in self.heads]
+
+        def train_step(self, data):
+            x, y = data
+            total = None
+            for name, head in zip(names, self.heads):
+                loss = graphc.mean((head(x, training=True) - y) ** 2)
+                variables = head.trainable_variables
+                getattr(self, f"optimizer_{name}").apply(gradients(loss, variables), variables)
+                total = loss if total is None else total + loss
+            return {"loss": total}
+
+    x, y, kernel, bias = _tiny_batch()
+    model = Bank()
+    model(x)  # build
+    for head in model.heads:
+        head.set_weights([kernel, bias])
+    model.compile(optimizer="sgd")  # the step only uses the per-head optimizers
+    history: dict[str, list] = {name: [] for name in names}
+    for _ in range(COMPILED_STEPS):
+        model.train_on_batch(x, y)
+        for name, head in zip(names, model.heads):
+            optimizer = getattr(model, f"optimizer_{name}")
+            history[name].append((head.get_weights(), optimizer.variables, optimizer.iterations))
+    return history
+
+
+@pytest.mark.parametrize("name", sorted(COMPILED_CASES))
+def test_compiled_step_equals_the_eager_update(compiled_bank, name):
+    x, y, kernel, bias = _tiny_batch()
+    optimizer = COMPILED_CASES[name]()
+    w = Variable(kernel, name="kernel")
+    b = Variable(bias, name="bias")
+    for step, (weights, slots, iterations) in enumerate(compiled_bank[name], start=1):
+        grads = _mse_gradients(x, y, w.numpy(), b.numpy())
+        optimizer.apply_gradients(zip(grads, [w, b]))
+        assert iterations == optimizer.iterations == step
+        for got, expected in zip(weights, [w.numpy(), b.numpy()]):
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7, err_msg=f"step {step}")
+        assert len(slots) == len(optimizer.variables)
+        for got, expected in zip(slots, optimizer.variables):
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7, err_msg=f"step {step}")
+    # the weights moved: the updates are not all zero
+    assert not np.allclose(w.numpy(), kernel)

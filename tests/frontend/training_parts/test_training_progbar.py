@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
+from graphc.frontend.trainer import progbar
 from graphc.frontend.trainer.progbar import Progbar, ProgbarLogger, format_time, format_value
 
 
@@ -37,14 +40,37 @@ def test_plain_stream_prints_only_the_final_line():
     assert "\x1b" not in line
 
 
-def test_throttling_and_due():
+class Clock:
+    """A fake `time.perf_counter` starting at `now` (a machine just booted: near zero)."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("boot", [0.0, 1.5, 1e6], ids=["at-boot", "just-booted", "long-up"])
+def test_throttling_and_due(monkeypatch, boot):
+    clock = Clock(boot)
+    monkeypatch.setattr(progbar.time, "perf_counter", clock)
     out = Terminal()
-    bar = Progbar(100, verbose=1, stream=out, interval=3600.0)
+    bar = Progbar(100, verbose=1, stream=out, interval=10.0)
+    assert bar.due()  # the first update always draws, whatever the clock's origin
     bar.update(1)
+    assert out.getvalue().count("\r") == 1
+    clock.now += 9.0
     assert not bar.due()
     bar.update(2)
     assert out.getvalue().count("\r") == 1  # the second update came too soon
+    clock.now += 1.0
+    assert bar.due()
+    bar.update(3)
+    assert out.getvalue().count("\r") == 2
+    bar.update(100)  # the final update always draws
+    assert out.getvalue().count("\r") == 3 and out.getvalue().endswith("\n")
     assert not Progbar(5, verbose=2).due()
+    assert not Progbar(5, verbose=1, stream=io.StringIO()).due()  # not a terminal
 
 
 def test_unknown_target_and_verbose_two():
