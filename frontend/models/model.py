@@ -14,6 +14,7 @@ current weights as constants, and `predict` runs that graph compiled, in batches
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -86,9 +87,14 @@ class Model(Trainer, SavingMixin, Layer):
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
-        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
-            functional = _functional_class()
-            return functional.__new__(functional, *args, **kwargs)
+        functional = _functional_class()
+        if (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs) and not issubclass(
+            cls, functional
+        ):
+            # Model(inputs, outputs) is a Functional; so is a subclass built that way (Keras'
+            # pattern for overriding train_step): its instance's class derives from both
+            cls = functional if cls is Model else functional_subclass(cls)
+            return functional.__new__(cls, *args, **kwargs)
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -367,8 +373,10 @@ class Model(Trainer, SavingMixin, Layer):
     ) -> Model:
         """A model from `get_config()`'s output: a functional config (one with
         "input_layers") rebuilds a Functional model; otherwise `cls(**config)`."""
-        if "input_layers" in config and not issubclass(cls, _functional_class()):
-            return _functional_class().from_config(config, custom_objects)
+        functional = _functional_class()
+        if "input_layers" in config and not issubclass(cls, functional):
+            target = functional if cls is Model else functional_subclass(cls)
+            return target.from_config(config, custom_objects)
         return cls(**config)
 
     def to_json(self, **kwargs: Any) -> str:
@@ -378,6 +386,18 @@ class Model(Trainer, SavingMixin, Layer):
             **kwargs: passed to `json.dumps` (e.g. `indent=2`).
         """
         return json.dumps(serialize_keras_object(self), **kwargs)
+
+
+@functools.cache
+def functional_subclass(cls: type) -> type:
+    """`cls` (a Model subclass) joined with Functional, for `cls(inputs, outputs)`: the
+    subclass's methods (train_step, ...) come first, then Functional's, then Model's. It
+    keeps `cls`'s name, so configs and summaries name the user's class."""
+    return type(
+        cls.__name__,
+        (cls, _functional_class()),
+        {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "_serialized_as": cls},
+    )
 
 
 def _functional_class() -> type:

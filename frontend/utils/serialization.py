@@ -57,7 +57,15 @@ def register_keras_serializable(
 
 def get_registered_name(obj: Any) -> str:
     """The name `obj` is registered under, else its `__name__`."""
+    if inspect.isclass(obj):
+        obj = _serialized_class(obj)
     return _REGISTERED_NAMES.get(id(obj), obj.__name__)
+
+
+def _serialized_class(cls: type) -> type:
+    """The class a config names for `cls`: itself, or the class it stands for
+    (`_serialized_as`: a Model subclass joined with Functional for `Sub(inputs, outputs)`)."""
+    return vars(cls).get("_serialized_as", cls)
 
 
 def get_registered_object(
@@ -103,7 +111,7 @@ def serialize_keras_object(obj: Any) -> Any:
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     if hasattr(obj, "get_config") and not inspect.isclass(obj):
-        cls = type(obj)
+        cls = _serialized_class(type(obj))
         registered = _REGISTERED_NAMES.get(id(cls))
         return {
             "class_name": cls.__name__,

@@ -2,8 +2,8 @@
 tape: `metric.update_state(...)` and `metric.result()` inside a traced `train_step`/`test_step`.
 
 Each custom step must give the numbers of the default step (the same graph, written by hand).
-The guide subclasses `keras.Model` and builds it functionally (`CustomModel(inputs,
-outputs)`); here the models subclass `Sequential([Input((32,)), Dense(1)])`, the same network.
+As in the guide, the models subclass `Model` and are built functionally:
+`CustomModel(inputs, outputs)`.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graphc.frontend import Sequential, layers, losses, metrics, optimizers
+from graphc.frontend import Model, Sequential, layers, losses, metrics, models, optimizers, utils
 from graphc.frontend.metrics import StepResult
 from graphc.frontend.trainer import gradients
 
 
-class CustomModel(Sequential):
+class CustomModel(Model):
     """The guide's first example (its TensorFlow version, with `gradients` for the tape)."""
 
     def train_step(self, data):
@@ -36,7 +36,7 @@ class CustomModel(Sequential):
         return {m.name: m.result() for m in self.metrics}
 
 
-class WeightedModel(Sequential):
+class WeightedModel(Model):
     """The guide's "Supporting sample_weight & class_weight" example."""
 
     def train_step(self, data):
@@ -72,7 +72,7 @@ class EvaluatedModel(CustomModel):
         return {m.name: m.result() for m in self.metrics}
 
 
-class LowerLevelModel(Sequential):
+class LowerLevelModel(Model):
     """The guide's "Going lower-level" example: its own trackers, loss and `metrics`."""
 
     def __init__(self, *args, **kwargs):
@@ -105,7 +105,8 @@ def data(n=96, seed=0):
 
 def pair(cls, **compile_kwargs):
     """A model with the custom step and a default-step model with the same weights."""
-    custom = cls([layers.Input((32,)), layers.Dense(1)])
+    inputs = layers.Input((32,))
+    custom = cls(inputs, layers.Dense(1)(inputs))  # the guide's construction
     plain = Sequential([layers.Input((32,)), layers.Dense(1)])
     plain.set_weights(custom.get_weights())
     for model in (custom, plain):
@@ -204,3 +205,24 @@ def test_metric_calls_inside_a_step_and_outside():
     eager = metrics.Mean()
     eager.update_state(np.array([1.0, 3.0]))
     assert eager.result() == 2.0
+
+
+def test_a_functionally_built_subclass_keeps_its_class_through_saving(tmp_path):
+    @utils.register_keras_serializable(package="GuideTest")
+    class Saved(CustomModel):
+        pass
+
+    inputs = layers.Input((32,))
+    model = Saved(inputs, layers.Dense(1)(inputs))
+    assert isinstance(model, Saved) and type(model).__name__ == "Saved"
+    assert model.name == "saved" and len(model.layers) == 2
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    x, y = data()
+    model.fit(x, y, epochs=1, verbose=0)
+    for again in (
+        models.model_from_json(model.to_json()),
+        models.load_model(model.save(tmp_path / "m.graphc") or tmp_path / "m.graphc"),
+    ):
+        assert isinstance(again, Saved) and type(again).__name__ == "Saved"
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    again.fit(x, y, epochs=1, verbose=0)  # the reloaded model trains with the custom step
