@@ -139,9 +139,17 @@ def blocking(dtype: np.dtype, features: str) -> Blocking:
     >>> b = blocking(dtypes.float32, "+avx512f")
     >>> (b.mr, b.nr, b.kc, b.nc), b.tile_vectors(1), b.tile_vectors(3), b.tile_vectors(6)
     ((12, 32, 256, 512), 8, 4, 2)
+    >>> b = blocking(dtypes.float32, "+avx2,+fma")
+    >>> (b.mr, b.nr, b.kc, b.nc)
+    (6, 16, 256, 512)
     """
-    lanes = max(1, vector_bytes(features) // itemsize(dtype))
-    mr, vectors, kc = 12, 2, 256
+    width = vector_bytes(features)
+    lanes = max(1, width // itemsize(dtype))
+    # 12 x 2 accumulators need AVX-512's 32 vector registers; with 16 (AVX2, SSE) they would
+    # spill on every step of k, so tiles have 6 rows there (12 accumulators, 2 loads of B, 1
+    # broadcast: the classic 6 x 16 Haswell kernel)
+    mr = 12 if width == 64 else 6
+    vectors, kc = 2, 256
     nr = lanes * vectors
     nc = max(nr, B_BLOCK_BYTES // (kc * itemsize(dtype)) // nr * nr)
     return Blocking(np.dtype(dtype), lanes, mr, vectors, kc, nc)
