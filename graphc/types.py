@@ -9,7 +9,7 @@ size greater than 1 against `None` is an error, because it would only be valid f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import prod
 
@@ -100,8 +100,11 @@ class TensorType:
         return TensorType(shape, self.dtype)
 
 
-def broadcast_shapes(*shapes: Shape, op: str = "broadcast") -> Shape:
+def broadcast_shapes(*shapes: Shape, op: str | Callable[[], str] = "broadcast") -> Shape:
     """numpy broadcasting of static shapes, with `None` as the batch dimension.
+
+    `op` names the operation in the error message; a function giving the name is called only
+    then (shape rules run for every node built, and formatting types is not free).
 
     >>> broadcast_shapes((None, 1, 3), (4, 1), op="add")
     (None, 4, 3)
@@ -118,7 +121,8 @@ def broadcast_shapes(*shapes: Shape, op: str = "broadcast") -> Shape:
                 for d in sorted(dims, key=lambda d: -1 if d is None else d)
             )
             raise ShapeError(
-                f"{op}: cannot broadcast shapes {listed}: axis {axis - ndim} is {sizes}"
+                f"{op() if callable(op) else op}: cannot broadcast shapes {listed}: axis "
+                f"{axis - ndim} is {sizes}"
                 + (
                     " (None is the batch dimension, which only broadcasts with None and 1)"
                     if None in dims

@@ -65,7 +65,9 @@ def _select_shape_rule(cond: TensorType, x: TensorType, y: TensorType) -> Tensor
         raise DTypeError(f"select: the condition must be bool, got {cond}")
     if x.dtype != y.dtype:
         raise DTypeError(f"select: both branches must share a dtype, got {x} and {y}")
-    shape = broadcast_shapes(cond.shape, x.shape, y.shape, op=f"select of {cond}, {x} and {y}")
+    shape = broadcast_shapes(
+        cond.shape, x.shape, y.shape, op=lambda: f"select of {cond}, {x} and {y}"
+    )
     return TensorType(shape, x.dtype)
 
 

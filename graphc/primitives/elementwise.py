@@ -106,7 +106,7 @@ def binary_primitive(
         _check_dtypes(name, accepts, x, y)
         if x.dtype != y.dtype:
             raise DTypeError(f"{name}: operands must share a dtype, got {x} and {y}")
-        shape = broadcast_shapes(x.shape, y.shape, op=f"{name} of {x} and {y}")
+        shape = broadcast_shapes(x.shape, y.shape, op=lambda: f"{name} of {x} and {y}")
         return TensorType(shape, out_dtype or x.dtype)
 
     prim.def_impl(impl)

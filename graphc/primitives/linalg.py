@@ -44,7 +44,9 @@ def _matmul_shape_rule(lhs: TensorType, rhs: TensorType) -> TensorType:
     if lhs.dtype != rhs.dtype:
         raise DTypeError(f"matmul: operands must share a dtype, got {lhs} and {rhs}")
     _check_contracting("matmul", lhs, rhs, lhs.shape[-1], rhs.shape[-2])
-    leading = broadcast_shapes(lhs.shape[:-2], rhs.shape[:-2], op=f"matmul of {lhs} and {rhs}")
+    leading = broadcast_shapes(
+        lhs.shape[:-2], rhs.shape[:-2], op=lambda: f"matmul of {lhs} and {rhs}"
+    )
     return TensorType((*leading, lhs.shape[-2], rhs.shape[-1]), lhs.dtype)
 
 
