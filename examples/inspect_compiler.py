@@ -96,11 +96,11 @@ def main() -> dict[str, float]:
     entry = function_body(ir, "graphc_main")
     print(f"The entry, graphc_main ({len(entry)} lines), calls one kernel per node:\n")
     print("\n".join([entry[0], *(line for line in entry if " call " in line), "}"]), "\n")
-    kernel = next(name for name in functions if "fused_sub_exp" in name)
+    kernel = next(name for name in functions if "fused_reduce_max" in name)  # the softmax
     body = function_body(ir, kernel)
     print(f"The kernel {kernel} ({len(body)} lines): its signature, and the loop body\n")
     print(body[0], "\n    ...")
-    print(excerpt("\n".join(body), "i1.body:", 16))
+    print(excerpt("\n".join(body), "w1.0.body:", 16))  # the walk summing exp(x - max)
 
     section("4. LLVM IR after LLVM's optimizer (llvm_ir(optimized=True))")
     optimized_ir = compiled.llvm_ir(optimized=True)

@@ -8,6 +8,10 @@ numpy: nan propagates, and on bools max is "or" and min is "and". Float sums may
 (`REDUCTION_FLAGS`) and float max/min use `llvm.maximum`/`llvm.minimum`, so they vectorize;
 the only visible difference from numpy's order is which zero a max of -0.0 and 0.0 returns.
 
+`emit_reduction` is that loop nest with any per-element value in place of the operand's
+element: fused "reduce" kernels (`lowering.fused`) reduce an elementwise body without storing
+it, and "rows" kernels accumulate in registers with `reduction_start` and `accumulate`.
+
 argmax/argmin keep the best value and its index in registers while scanning the axis; a later
 element wins only if strictly better (so the first extremum wins ties), and the first nan wins
 over everything, as numpy's argmax/argmin.
@@ -15,20 +19,22 @@ over everything, as numpy's argmax/argmin.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from llvmlite import ir
 
 from graphc import dtypes
 from graphc.backend.emitter import Emitter
-from graphc.backend.extents import Extent, element_count
+from graphc.backend.extents import Extent, element_count, extents, row_major_strides
 from graphc.backend.irtypes import I64, constant, register_type
 from graphc.backend.kernel import Kernel
 from graphc.backend.lowering.registry import Signature, apply_scalar, register_lowering
 from graphc.backend.strided import View, contiguous_view, emit_map
+from graphc.core import Primitive
 from graphc.primitives import elementwise as ew
 from graphc.primitives import reduce as rd
+from graphc.types import Shape
 
 
 def lowest(dtype: np.dtype) -> object:
@@ -73,24 +79,53 @@ REDUCERS = {
 }
 
 
-def lower_reduce(k: Kernel) -> None:
-    (x,) = k.operands
-    identity, combine = REDUCERS[k.primitive]
+def reduction_start(prim: Primitive, dtype: np.dtype) -> ir.Constant:
+    """The identity a reduction `prim` of `dtype` values starts from."""
+    identity, _ = REDUCERS[prim]
+    return constant(dtype, identity(dtype))
+
+
+def accumulate(
+    em: Emitter, prim: Primitive, dtype: np.dtype, acc: ir.Value, x: ir.Value
+) -> ir.Value:
+    """`acc` combined with one more element `x` by the reduction `prim`."""
+    _, combine = REDUCERS[prim]
+    return combine(em, Signature((dtype, dtype), dtype), acc, x)
+
+
+def emit_reduction(
+    k: Kernel,
+    prim: Primitive,
+    axes: Sequence[int],
+    shape: Shape,
+    ins: Sequence[View],
+    value: Callable[[list[ir.Value]], ir.Value],
+) -> None:
+    """out = `prim` over `axes` of `value(ins loaded at i)`, for i over the box `shape`.
+
+    The output holds the kept axes in row-major order (a keepdims shape is the same array):
+    it is set to the identity, then read and written back at every element of the box.
+    """
     dtype = k.out.dtype
-    start = constant(dtype, identity(dtype))
-    emit_map(k, k.out.extents, contiguous_view(k.out), [], lambda _: start, name="init")
-    axes = k.attrs["axes"]
-    kept = iter(k.out.strides)
-    out_strides = tuple(Extent.of(0) if a in axes else next(kept) for a in range(x.type.ndim))
-    acc = View(k.out, out_strides)
-    sig = Signature((dtype, dtype), dtype)
+    start = reduction_start(prim, dtype)
+    kept_shape = [d for a, d in enumerate(shape) if a not in axes]
+    out = View(k.out, tuple(row_major_strides(kept_shape)))
+    emit_map(k, extents(kept_shape), out, [], lambda _: start, name="init")
+    kept = iter(out.strides)
+    acc = View(k.out, tuple(Extent.of(0) if a in axes else next(kept) for a in range(len(shape))))
     emit_map(
         k,
-        x.extents,
+        extents(shape),
         acc,
-        [acc, contiguous_view(x)],
-        lambda values: combine(k.em, sig, *values),
+        [acc, *ins],
+        lambda values: accumulate(k.em, prim, dtype, values[0], value(values[1:])),
     )
+
+
+def lower_reduce(k: Kernel) -> None:
+    (x,) = k.operands
+    axes = k.attrs["axes"]
+    emit_reduction(k, k.primitive, axes, x.type.shape, [contiguous_view(x)], lambda v: v[0])
 
 
 def lower_arg(k: Kernel) -> None:

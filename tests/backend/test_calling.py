@@ -113,7 +113,7 @@ def test_a_call_allocates_only_its_outputs() -> None:
     f = softmax_model()
     x = np.random.default_rng(1).standard_normal((2000, 64))
     f(x)  # the first call allocates the workspace
-    assert f.workspace_size(2000) > x.nbytes
+    assert f.workspace_size(2000) >= x.nbytes
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()

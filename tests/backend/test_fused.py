@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -118,3 +120,119 @@ def test_a_gradient_graph_from_autodiff() -> None:
         return [rng.standard_normal(3), rng.standard_normal((batch, 3))]
 
     check(gradient, args, rtol=1e-10, atol=1e-12)
+
+
+# --- reductions: "reduce" and "rows" kernels -----------------------------------------------------
+
+FLOATS = ("float32", "float64")
+
+
+def tolerance(dtype: str) -> dict:
+    """Float sums may add in another order than numpy's (vector lanes, pairwise)."""
+    return {"rtol": 2e-5, "atol": 1e-6} if dtype == "float32" else {"rtol": 1e-12, "atol": 1e-13}
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_is_one_rows_kernel(dtype, op) -> None:
+    x = graphc.placeholder((None, 37), dtype, name="x")
+    graph = graphc.Graph([x], getattr(graphc, op)(x, axis=-1))
+    f = check(graph, normal((37,), dtype), **tolerance(dtype))
+    assert fused_kinds(f.graph) == ["rows"] and len(f.program.kernels) == 1
+    assert f.workspace_size(1000) == 0
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_softmax_over_two_trailing_axes(dtype) -> None:
+    x = graphc.placeholder((None, 3, 5), dtype, name="x")
+    graph = graphc.Graph([x], graphc.softmax(x, axis=(1, 2)))
+    f = check(graph, normal((3, 5), dtype), **tolerance(dtype))
+    assert fused_kinds(f.graph) == ["rows"]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_softmax_of_a_batched_vector_reduces_the_batch_in_one_row(dtype) -> None:
+    x = graphc.placeholder((None,), dtype, name="x")
+    graph = graphc.Graph([x], graphc.softmax(x))
+    f = check(graph, lambda rng, n: [rng.normal(size=n).astype(dtype)], **tolerance(dtype))
+    assert fused_kinds(f.graph) == ["rows"]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_softmax_over_the_batch_axis(dtype) -> None:
+    x = graphc.placeholder((None, 6), dtype, name="x")
+    f = check(graphc.Graph([x], graphc.softmax(x, axis=0)), normal((6,), dtype), **tolerance(dtype))
+    assert fused_kinds(f.graph) == ["reduce", "elementwise", "reduce"]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_layer_norm_and_extremes_are_rows_kernels(dtype) -> None:
+    x = graphc.placeholder((None, 3, 16), dtype, name="x")
+    gamma = graphc.constant(np.linspace(0.5, 1.5, 16).astype(dtype), name="gamma")
+    centered = x - graphc.mean(x, axis=-1, keepdims=True)
+    var = graphc.mean(centered * centered, axis=-1, keepdims=True)
+    norm = centered / graphc.sqrt(var + 1e-5) * gamma
+    spread = (x - graphc.min(x, axis=-1, keepdims=True)) / (
+        graphc.max(x, axis=-1, keepdims=True) - graphc.min(x, axis=-1, keepdims=True)
+    )
+    f = check(graphc.Graph([x], [norm, spread]), normal((3, 16), dtype), rtol=1e-4, atol=1e-5)
+    assert fused_kinds(f.graph) == ["rows", "rows"]
+
+
+def test_integer_rows_and_reductions_are_exact() -> None:
+    x = graphc.placeholder((None, 9), "int32", name="x")
+    centered = x - graphc.max(x, axis=-1, keepdims=True)
+    smallest = graphc.min(x * x - 3, axis=0)
+
+    def args(rng, batch):
+        return [rng.integers(-50, 50, (batch, 9)).astype(np.int32)]
+
+    f = check(graphc.Graph([x], [centered * 2, smallest]), args, rtol=0, atol=0)
+    assert fused_kinds(f.graph) == ["rows", "reduce"]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("axis", [0, 1, 2, (1, 2), (0, 2), None])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reductions_of_elementwise_bodies(dtype, axis, keepdims) -> None:
+    x = graphc.placeholder((None, 4, 6), dtype, name="x")
+    w = graphc.constant(np.linspace(-1, 1, 6).astype(dtype), name="w")
+    body = graphc.exp(graphc.tanh(x * w))
+    outs = [
+        graphc.sum(body, axis=axis, keepdims=keepdims),
+        graphc.max(x - w, axis=axis, keepdims=keepdims),
+    ]
+    f = check(graphc.Graph([x], outs), normal((4, 6), dtype), **tolerance(dtype))
+    assert fused_kinds(f.graph) == ["reduce", "reduce"] and len(f.program.kernels) == 2
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_mean_squared_error_reduces_without_storing_the_squares(dtype) -> None:
+    y = graphc.placeholder((None, 10), dtype, name="y")
+    t = graphc.placeholder((None, 10), dtype, name="t")
+    d = y - t
+    graph = graphc.Graph([y, t], graphc.mean(d * d))
+
+    def args(rng, batch):
+        return [rng.standard_normal((batch, 10)).astype(dtype) for _ in range(2)]
+
+    f = compile_graph(graph)
+    assert "reduce" in fused_kinds(f.graph) and f.workspace_size(1000) < 1000
+    for batch in BATCHES[1:]:  # an empty batch: nan (0 / 0) on both sides
+        arrays = args(np.random.default_rng(batch), batch)
+        np.testing.assert_allclose(f(*arrays), graph(*arrays), **tolerance(dtype))
+    empty = args(np.random.default_rng(0), 0)
+    assert np.isnan(f(*empty)) and np.isnan(graph(*empty))
+
+
+def test_rows_kernels_share_rows_between_threads() -> None:
+    # The batch sum makes the graph not batch-separable, so the rows kernel splits its rows.
+    x = graphc.placeholder((None, 4096), name="x")
+    graph = graphc.Graph([x], [graphc.log_softmax(x), graphc.sum(x, axis=0)])
+    f = compile_graph(graph, threads=2)
+    assert fused_kinds(f.graph) == ["rows"]
+    assert re.search(r"define [^\n]*k\d+_fused_reduce_max[^\n]*\.work", f.llvm_ir())
+    for batch in (0, 3, 2000):
+        arrays = [np.random.default_rng(batch).standard_normal((batch, 4096)).astype(np.float32)]
+        for got, want in zip(f(*arrays), graph(*arrays)):
+            np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-4)
