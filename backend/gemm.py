@@ -298,10 +298,61 @@ class _MicroKernel:
             panel, within = divmod(v, bl.vectors)
             offsets.append(b.add(b.mul(i64(panel), panel_stride), i64(within * bl.lanes)))
         a_offsets = [b.mul(i64(r), a_rows) for r in range(rows)]
-        loop = self.fn.append_basic_block("k.loop")
+        choose = self.fn.append_basic_block("k.choose")
+        full_loop = self.fn.append_basic_block("k.full")
+        edge_loop = self.fn.append_basic_block("k.edge")
         done = self.fn.append_basic_block("k.done")
-        b.cbranch(b.icmp_signed(">", kc, i64(0)), loop, done)
+        b.cbranch(b.icmp_signed(">", kc, i64(0)), choose, done)
+        # a full tile reads B with plain loads: masked ones cost more, and their masks take
+        # vector registers the accumulators need (they spill on AVX2)
+        b.position_at_end(choose)
+        full = b.icmp_signed(">=", cols, i64(vectors * bl.lanes), name="full")
+        b.cbranch(full, full_loop, edge_loop)
+        k_args = (kc, a, a_step, a_offsets, bp, b_step, offsets, choose, done)
+        full_sums = self._k_loop(full_loop, None, *k_args)
+        edge_sums = self._k_loop(edge_loop, masks, *k_args)
 
+        b.position_at_end(done)
+        sums = []
+        for r in range(rows):
+            sums.append([])
+            for v in range(vectors):
+                total = b.phi(self.vector, name=f"sum{r}_{v}")
+                total.add_incoming(self.zero, entry)
+                total.add_incoming(full_sums[r][v], full_loop)
+                total.add_incoming(edge_sums[r][v], edge_loop)
+                sums[r].append(total)
+        read_old = splat(b, accumulate, bl.lanes)
+        is_float = self.fma is not None
+        for r in range(rows):
+            c_row = self.at(c, b.mul(i64(r), ldc))
+            for v in range(vectors):
+                where = self.at(c_row, i64(v * bl.lanes))
+                old = self.load(where, b.and_(masks[v], read_old))
+                acc = sums[r][v]
+                added = b.fadd(acc, old) if is_float else b.add(acc, old)
+                stored = b.select(accumulate, added, acc)
+                b.call(self.masked_store, [stored, where, self.align, masks[v]])
+        b.ret_void()
+
+    def _k_loop(
+        self,
+        loop: ir.Block,
+        masks: list[ir.Value] | None,
+        kc: ir.Value,
+        a: ir.Value,
+        a_step: ir.Value,
+        a_offsets: list[ir.Value],
+        bp: ir.Value,
+        b_step: ir.Value,
+        offsets: list[ir.Value],
+        before: ir.Block,
+        done: ir.Block,
+    ) -> list[list[ir.Value]]:
+        """Emit the loop over the depth in block `loop` (entered from `before`, left to
+        `done`): B's vectors read with `masks`, or with plain loads when None. Returns the
+        accumulators after the last step."""
+        b, bl, rows, vectors = self.b, self.bl, self.rows, self.vectors
         b.position_at_end(loop)
         p = b.phi(I64, name="p")
         a_col = b.phi(PTR, name="a_col")
@@ -309,7 +360,12 @@ class _MicroKernel:
         accs = [
             [b.phi(self.vector, name=f"acc{r}_{v}") for v in range(vectors)] for r in range(rows)
         ]
-        loaded = [self.load(self.at(b_row, offsets[v]), masks[v]) for v in range(vectors)]
+        loaded = [
+            self.load(self.at(b_row, offsets[v]), masks[v])
+            if masks is not None
+            else b.load(self.at(b_row, offsets[v]), typ=self.vector, align=itemsize(bl.dtype))
+            for v in range(vectors)
+        ]
         self.prefetch(b_row, b_step, offsets)
         updated = []
         for r in range(rows):
@@ -325,35 +381,14 @@ class _MicroKernel:
             (b_row, bp, self.at(b_row, b_step)),
         ]
         for phi, start, following in steps:
-            phi.add_incoming(start, entry)
+            phi.add_incoming(start, before)
             phi.add_incoming(following, loop)
         for r in range(rows):
             for v in range(vectors):
-                accs[r][v].add_incoming(self.zero, entry)
+                accs[r][v].add_incoming(self.zero, before)
                 accs[r][v].add_incoming(updated[r][v], loop)
         b.cbranch(b.icmp_signed("<", p_next, kc), loop, done)
-
-        b.position_at_end(done)
-        sums = []
-        for r in range(rows):
-            sums.append([])
-            for v in range(vectors):
-                total = b.phi(self.vector, name=f"sum{r}_{v}")
-                total.add_incoming(self.zero, entry)
-                total.add_incoming(updated[r][v], loop)
-                sums[r].append(total)
-        read_old = splat(b, accumulate, bl.lanes)
-        is_float = self.fma is not None
-        for r in range(rows):
-            c_row = self.at(c, b.mul(i64(r), ldc))
-            for v in range(vectors):
-                where = self.at(c_row, i64(v * bl.lanes))
-                old = self.load(where, b.and_(masks[v], read_old))
-                acc = sums[r][v]
-                added = b.fadd(acc, old) if is_float else b.add(acc, old)
-                stored = b.select(accumulate, added, acc)
-                b.call(self.masked_store, [stored, where, self.align, masks[v]])
-        b.ret_void()
+        return updated
 
     def prefetch(self, b_row: ir.Value, b_step: ir.Value, offsets: list[ir.Value]) -> None:
         """Ask for B's row `PREFETCH_ROWS` ahead, one request per cache line."""
