@@ -4,7 +4,8 @@ Timing protocol (`measure`): every implementation of a case is warmed up, then c
 a number of calls lasting at least `Settings.min_seconds`; the repetitions then alternate
 between implementations (the order rotates each round), so slow drifts of a shared machine
 affect all of them alike, and each reports the median time per call over `Settings.repeats`
-repetitions.
+repetitions. Each repetition starts after a pause (`SETTLE_SECONDS`) in which the previous
+library's spinning threads go to sleep.
 """
 
 from __future__ import annotations
@@ -89,6 +90,13 @@ class Settings:
     peers: Peers
 
 
+#: Pause before each repetition: thread pools keep spinning for a while after their last call
+#: (OpenBLAS's threads for 2^28 cycles, about 0.1 s; ONNX Runtime's, XLA's and graphc's for
+#: less) and would otherwise take a core from the library timed next (measured here: graphc's
+#: MLP at batch 256 took 2.5 ms after PyTorch's calls and 4.0 ms after numpy's).
+SETTLE_SECONDS = 0.12
+
+
 def measure(candidates: dict[str, Callable[[], Any]], settings: Settings) -> dict[str, float]:
     """Median seconds per call of each candidate, timed side by side (see module docstring)."""
     calls = {}
@@ -102,6 +110,7 @@ def measure(candidates: dict[str, Callable[[], Any]], settings: Settings) -> dic
         rotation = round_index % len(order)
         for name in order[rotation:] + order[:rotation]:
             fn, count = candidates[name], calls[name]
+            time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             for _ in range(count):
                 fn()
