@@ -30,8 +30,10 @@ def compile(
         opt_level: LLVM optimization level, 0 to 3.
         fast_math: let LLVM reorder float sums and fuse multiply-adds (nan and inf keep their
             meaning); results may differ from the interpreter in the last bits.
-        threads: None or 1 runs each call on the calling thread; k > 1 splits the batch into
-            k slices run in parallel, when the graph keeps batch entries independent.
+        threads: None or 1 runs each call on the calling thread; k > 1 gives the compiled
+            object k - 1 native worker threads that share large kernels and run large
+            batches of a graph that keeps batch entries independent as one slice per
+            thread (`Compiled.close()` stops them; so does dropping the object).
         cache: reuse object code from the disk cache (`$GRAPHC_CACHE_DIR`, default
             `~/.cache/graphc`) and store new code there.
         flush_denormals: during each call, treat subnormal floats as zero and flush results
