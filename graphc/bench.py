@@ -290,12 +290,14 @@ def available_peers(peers: tuple[str, ...]) -> tuple[list[str], list[str]]:
 
 
 def time_calls(
-    calls: dict[str, Callable[[], Any]], repeats: int, min_seconds: float
+    calls: dict[str, Callable[[], Any]], repeats: int, min_seconds: float, settle: float = 0.0
 ) -> dict[str, float]:
     """The median seconds per call of each function, repetitions interleaved.
 
     Each repetition runs every function in turn (rotating which goes first, so that none
-    always follows the same neighbour) enough times to last about `min_seconds`.
+    always follows the same neighbour) enough times to last about `min_seconds`, after a
+    pause of `settle` seconds: thread pools (XLA's, OpenBLAS's, graphc's) spin for a while
+    after their last call and would take a core from the function timed next.
 
     >>> times = time_calls({"a": lambda: None}, repeats=3, min_seconds=0.001)
     >>> list(times), times["a"] < 0.001
@@ -311,6 +313,7 @@ def time_calls(
     names = list(calls)
     for r in range(repeats):
         for name in names[r % len(names) :] + names[: r % len(names)]:
+            time.sleep(settle)
             start = time.perf_counter()
             for _ in range(counts[name]):
                 calls[name]()
@@ -346,7 +349,11 @@ def table(rows: list[list[str]]) -> str:
 
 
 def bench_case(
-    case: Case, peers: list[str], threads: int, batches: tuple[int, ...], timing: tuple[int, float]
+    case: Case,
+    peers: list[str],
+    threads: int,
+    batches: tuple[int, ...],
+    timing: tuple[int, float, float],
 ) -> tuple[list[list[str]], str]:
     """Check and time one model at each batch size; return its table rows and a compile note."""
     (prepare, call, to_numpy), compile_seconds, from_cache = graphc_runner(case, threads)
@@ -388,7 +395,7 @@ def run(peers: tuple[str, ...] = PEERS, threads: int = 1, quick: bool = False) -
     """
     if threads < 1:
         raise InputError(f"--threads must be at least 1, got {threads}")
-    batches, timing = ((1, 16), (2, 0.002)) if quick else ((1, 256), (7, 0.02))
+    batches, timing = ((1, 16), (2, 0.002, 0.0)) if quick else ((1, 256), (7, 0.02, 0.12))
     found, notes = available_peers(peers)
     with ExitStack() as stack:
         limit_blas_threads(stack, threads)
