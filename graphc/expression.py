@@ -176,7 +176,12 @@ def _parenthesis_depth(text: str) -> int:
 
 
 class _Builder:
-    """Walks a whitelisted AST, building graph values."""
+    """Walks a whitelisted AST, building graph values.
+
+    Depth counts real nesting: parentheses, function arguments, right operands. A flat chain
+    such as `a + b - c + ...` is a left-deep tree in Python's AST, so its left spine is walked
+    in a loop and a sum of 1,000 terms is as shallow as one of 2.
+    """
 
     def __init__(self, variables: dict[str, Value], dtype: Any):
         self.variables = variables
@@ -191,14 +196,24 @@ class _Builder:
         if isinstance(node, ast.Name):
             return self._name(node.id)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return _BINARY[type(node.op)](
-                self.build(node.left, depth + 1), self.build(node.right, depth + 1)
-            )
+            return self._chain(node, depth)
         if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
             return _UNARY[type(node.op)](self.build(node.operand, depth + 1))
         if isinstance(node, ast.Call):
             return self._call(node, depth)
         raise ExpressionError(self._refusal(node))
+
+    def _chain(self, node: ast.BinOp, depth: int) -> Any:
+        """A left-associative chain of binary operations, built from its leftmost operand."""
+        spine: list[ast.BinOp] = []
+        left: ast.AST = node
+        while isinstance(left, ast.BinOp) and type(left.op) in _BINARY:
+            spine.append(left)
+            left = left.left
+        value = self.build(left, depth + 1)
+        for link in reversed(spine):
+            value = _BINARY[type(link.op)](value, self.build(link.right, depth + 1))
+        return value
 
     def _name(self, name: str) -> Value:
         if name in self.variables:

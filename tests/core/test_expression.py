@@ -60,6 +60,14 @@ def test_refuses_what_is_not_math(text, message):
         parse_expression(text)
 
 
+def test_a_long_flat_chain_is_not_deep_nesting():
+    terms = [f"x*{i}" for i in range(400)]  # a left-deep tree of 400 levels in Python's AST
+    graph = parse_expression(" + ".join(terms[:200]) + " - " + " - ".join(terms[200:]))
+    assert float(graph(1.0)) == sum(range(200)) - sum(range(200, 400))
+    with pytest.raises(ExpressionError, match="nests deeper than 200 levels"):
+        parse_expression("-" * 201 + "x")  # real nesting is still bounded
+
+
 def test_unknown_variable_when_variables_are_given():
     with pytest.raises(ExpressionError, match="unknown name 'z'"):
         parse_expression("x + z", ["x"])
