@@ -62,6 +62,10 @@ DIRECT_B_ROWS = 64
 
 PREFETCH_ROWS = 8
 
+#: Packing loops unroll by at most this much: fully unrolled, the packing of a small static
+#: operand (16 x 64 in an LSTM's gradient) became thousands of scalar copies per kernel.
+PACK_UNROLL = 4
+
 #: Bytes of the packed block of B (kc x nc): half of a 2 MiB L2 cache.
 B_BLOCK_BYTES = 1 << 19
 
@@ -484,7 +488,10 @@ class Matrix(PanelSource):
             return PanelAddress(
                 element_at(b, self.operand.pointer, base, self.operand.dtype), rs, cs
             )
-        with for_range(b, rows, "pack.r") as r, for_range(b, depth, "pack.p") as p:
+        with (
+            for_range(b, rows, "pack.r", unroll=PACK_UNROLL) as r,
+            for_range(b, depth, "pack.p", unroll=PACK_UNROLL) as p,
+        ):
             value = self.operand.load(b, b.add(base, b.add(b.mul(r, rs), b.mul(p, cs))))
             where = b.add(b.mul(p, i64(mr)), r)
             b.store(value, element_at(b, dst, where, self.operand.dtype))
@@ -520,12 +527,15 @@ class Matrix(PanelSource):
 
         if self.row_stride == 1:  # transposed: columns of B are contiguous
             with for_range(b, panels, "packb.j") as panel:
-                with for_range(b, width(panel), "packb.c") as c:
-                    with for_range(b, depth, "packb.p") as p:
+                with for_range(b, width(panel), "packb.c", unroll=PACK_UNROLL) as c:
+                    with for_range(b, depth, "packb.p", unroll=PACK_UNROLL) as p:
                         copy(p, panel, c)
         else:
-            with for_range(b, depth, "packb.p") as p, for_range(b, panels, "packb.j") as panel:
-                with for_range(b, width(panel), "packb.c") as c:
+            with (
+                for_range(b, depth, "packb.p", unroll=PACK_UNROLL) as p,
+                for_range(b, panels, "packb.j", unroll=PACK_UNROLL) as panel,
+            ):
+                with for_range(b, width(panel), "packb.c") as c:  # contiguous: vectorized
                     copy(p, panel, c)
 
 

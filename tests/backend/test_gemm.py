@@ -248,3 +248,26 @@ def test_small_products_stay_on_the_calling_thread() -> None:
     args = [sample(rng, (3, 4), "float32"), sample(rng, (4, 5), "float32")]
     one, two = two_ways(graph, args)
     np.testing.assert_array_equal(one[0], two[0])
+
+
+def test_packing_a_small_static_operand_is_not_unrolled_completely() -> None:
+    """An LSTM gradient's `a @ w.T` with w: f32[16,64] packs w (transposed) as a static 64 x 16
+    panel; fully unrolled, that was ~2,300 scalar loads and seconds of code generation per
+    kernel (the packing loops carry `llvm.loop.unroll.count` metadata now)."""
+    a = graphc.placeholder((None, 64), name="a")
+    w = graphc.placeholder((16, 64), name="w")
+    mask = graphc.placeholder((None, 1), "bool", name="mask")
+    h = graphc.placeholder((None, 16), name="h")
+    graph = graphc.Graph([a, w, mask, h], graphc.where(mask, 0.0, h) + a @ w.T)
+    f = compile_graph(graph, cache=False)
+    loads = sum(1 for line in f.llvm_ir(optimized=True).splitlines() if " load " in line)
+    assert loads < 1000, loads
+    assert "llvm.loop.unroll.count" in f.llvm_ir()
+    rng = np.random.default_rng(0)
+    args = [
+        sample(rng, (5, 64), "float32"),
+        sample(rng, (16, 64), "float32"),
+        rng.random((5, 1)) > 0.5,
+        sample(rng, (5, 16), "float32"),
+    ]
+    np.testing.assert_allclose(f(*args), graph(*args), rtol=1e-5, atol=1e-5)
