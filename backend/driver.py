@@ -40,6 +40,7 @@ def compile_graph(
     cache: bool = True,
     run_passes: bool = True,
     flush_denormals: bool = False,
+    inference: bool = False,
 ) -> Compiled:
     """Compile `graph` to native code for this CPU; see `graphc.compile`.
 
@@ -64,7 +65,10 @@ def compile_graph(
     clock = _Clock(timings)
     if run_passes:
         level = min(opt_level, 2)
-        graph = clock("passes", lambda: passes.optimize(graph, level, fast_math=fast_math))
+        graph = clock(
+            "passes",
+            lambda: passes.optimize(graph, level, fast_math=fast_math, inference=inference),
+        )
     program = clock("plan", lambda: Program(graph, planned_slots))
     separable = is_batch_separable(graph)
     # threads share the work of large kernels; a separable graph's large batches are split

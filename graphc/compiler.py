@@ -21,6 +21,7 @@ def compile(
     threads: int | None = None,
     cache: bool = True,
     flush_denormals: bool = False,
+    inference: bool = False,
 ) -> Compiled:
     """Compile a graph to native code for this CPU; the result is called like the graph.
 
@@ -39,6 +40,10 @@ def compile(
         flush_denormals: during each call, treat subnormal floats as zero and flush results
             that would be subnormal to zero (x86 FTZ/DAZ, as XLA and TensorFlow run), for
             speed; the mode is restored when the call returns. Training steps use it.
+        inference: the graph only serves inference: the passes also remove training-only
+            dropout masks and fold batch normalization into the preceding dense or conv
+            weights (`graphc.optimize(inference=True)`; results change by rounding only).
+            `Model.predict` compiles this way.
 
     Returns:
         A `Compiled` object: `compiled(*arrays, out=None)`, `.llvm_ir()`, `.asm()`,
@@ -60,4 +65,5 @@ def compile(
         threads=threads,
         cache=cache,
         flush_denormals=flush_denormals,
+        inference=inference,
     )

@@ -297,11 +297,14 @@ class Model(Trainer, SavingMixin, Layer):
         return function["constants_graph"]
 
     def _runner(self) -> Callable[..., Any]:
-        """`graph`, compiled when `graphc.compile` exists; cached until weights change."""
+        """`graph`, compiled for inference (batch normalization folded into the weights)
+        when `graphc.compile` exists; cached until weights change."""
         graph = self.graph
         function = self._inference
         if "runner" not in function:
-            function["runner"] = graphc.compile(graph) if hasattr(graphc, "compile") else graph
+            function["runner"] = (
+                graphc.compile(graph, inference=True) if hasattr(graphc, "compile") else graph
+            )
         return function["runner"]
 
     # --- running -------------------------------------------------------------------------

@@ -15,9 +15,9 @@ def compile_calls(monkeypatch):
 
     calls = []
 
-    def counting_compile(graph):
+    def counting_compile(graph, **options):
         calls.append(graph)
-        return compile_graph(graph, cache=False)
+        return compile_graph(graph, cache=False, **options)
 
     monkeypatch.setattr(graphc, "compile", counting_compile, raising=False)
     return calls
@@ -52,3 +52,39 @@ def test_compiled_dict_outputs(compile_calls):
     model = Model(x, {"a": layers.Dense(2)(x), "b": layers.Dense(1)(x)})
     result = model.predict(np.ones((40, 3)), verbose=0)
     assert {k: v.shape for k, v in result.items()} == {"a": (40, 2), "b": (40, 1)}
+
+
+def test_predict_folds_batch_normalization_into_the_weights():
+    x = Input((6, 6, 2), name="x")
+    h = layers.BatchNormalization()(layers.Conv2D(4, 3, use_bias=False)(x))
+    y = layers.BatchNormalization()(layers.Dense(3)(layers.Flatten()(layers.Activation("relu")(h))))
+    model = Model(x, y)
+    rng = np.random.default_rng(1)
+    for layer in model.layers:  # moving statistics away from 0 and 1, so folding matters
+        if isinstance(layer, layers.BatchNormalization):
+            gamma, beta, mean, var = layer.get_weights()
+            shape = gamma.shape
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 2, shape),
+                    rng.normal(size=shape),
+                    rng.normal(size=shape),
+                    rng.uniform(0.5, 2, shape),
+                ]
+            )
+    data = rng.standard_normal((5, 6, 6, 2)).astype("float32")
+    np.testing.assert_allclose(model.predict(data, verbose=0), model(data), rtol=1e-4, atol=1e-5)
+    folded = all_ops(model._runner().graph)
+    assert folded.count("conv") == 1 and folded.count("matmul") == 1
+    assert "sub" not in folded and "mul" not in folded  # (x - mean) * scale is in the weights
+    assert "sub" in all_ops(graphc.compile(model.graph, cache=False).graph)  # not folded
+
+
+def all_ops(graph):
+    """The primitives of a graph, those inside its fused nodes included."""
+    ops = []
+    for node in graph.order:
+        ops.append(graph.primitive(node).name)
+        if ops[-1] == "fused":
+            ops += all_ops(graph.attrs(node)["body"])
+    return ops
