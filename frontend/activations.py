@@ -30,8 +30,9 @@ def relu(
     f(x) = max_value if x >= max_value; x if threshold <= x < max_value;
     negative_slope * (x - threshold) otherwise.
     """
-    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
-        return nn.relu(x)
+    if negative_slope == 0.0 and threshold == 0.0:  # +0.0 below zero, as Keras' relu6
+        out = nn.relu(x)
+        return out if max_value is None else minimum(out, max_value)
     x = nn.linear(x)
     out = where(x >= threshold, x, negative_slope * (x - threshold))
     return out if max_value is None else minimum(out, max_value)

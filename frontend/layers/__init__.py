@@ -1,5 +1,6 @@
 """Keras-style layers: `from graphc.frontend import layers; layers.Dense(10)`."""
 
+from graphc.frontend.layers.activations import *
 from graphc.frontend.layers.convolutional import *
 from graphc.frontend.layers.core.activation import Activation
 from graphc.frontend.layers.core.dense import Dense
