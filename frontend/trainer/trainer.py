@@ -242,17 +242,20 @@ class Trainer:
     # --- the step's building blocks ------------------------------------------------------
 
     def _output_names(self, y_pred: Any) -> list[str]:
-        """The outputs' names: dict keys, else the output layers' names (Keras'
-        `output_names`), else output_0, output_1, ..."""
+        """The outputs' names: dict keys, else the model's `output_names` (the output layers'
+        names unless the user renamed them, as Keras allows), else output_0, output_1, ..."""
         flat = tree.flatten(y_pred)
         if isinstance(y_pred, dict) and len(y_pred) == len(flat):
             return sorted(y_pred)
+        given = getattr(self, "output_names", None)
         try:
             outputs = list(self.outputs)
         except AttributeError:
             outputs = []
         histories = [history_of(v) for v in outputs]
-        if len(outputs) == len(flat) and all(h is not None for h in histories):
+        if isinstance(given, (list, tuple)) and len(given) == len(flat):
+            names = [str(name) for name in given]
+        elif len(outputs) == len(flat) and all(h is not None for h in histories):
             names = [h.layer.name for h in histories]
         else:
             names = ["output"] if len(flat) == 1 else [f"output_{i}" for i in range(len(flat))]

@@ -221,3 +221,17 @@ def test_output_names_are_the_output_layers_names():
     assert not hasattr(model, "input_names")  # Keras 3's Functional has none either
     rebuilt = Model.from_config(model.get_config())
     assert rebuilt.output_names == ["head", "aux", "head"]
+
+
+def test_renamed_output_names_name_the_losses_and_metrics():
+    x = Input((3,), name="x")
+    model = Model(x, [layers.Dense(1, name="d1")(x), layers.Dense(1, name="d2")(x)])
+    model.output_names = ["price", "volume"]  # Keras lets the user rename the outputs
+    model.compile(
+        optimizer="sgd",
+        loss={"price": "mse", "volume": "mae"},
+        metrics={"price": ["mae"], "volume": ["mae"]},
+    )
+    data = np.ones((8, 3), "float32")
+    history = model.fit(data, [np.ones((8, 1)), np.zeros((8, 1))], epochs=1, verbose=0)
+    assert {"price_loss", "volume_loss", "price_mae", "volume_mae"} <= set(history.history)
