@@ -247,18 +247,11 @@ class Trainer:
         flat = tree.flatten(y_pred)
         if isinstance(y_pred, dict) and len(y_pred) == len(flat):
             return sorted(y_pred)
-        given = getattr(self, "output_names", None)
-        try:
-            outputs = list(self.outputs)
-        except AttributeError:
-            outputs = []
-        histories = [history_of(v) for v in outputs]
+        given = getattr(self, "output_names", None)  # functional models have it
         if isinstance(given, (list, tuple)) and len(given) == len(flat):
             names = [str(name) for name in given]
-        elif len(outputs) == len(flat) and all(h is not None for h in histories):
-            names = [h.layer.name for h in histories]
         else:
-            names = ["output"] if len(flat) == 1 else [f"output_{i}" for i in range(len(flat))]
+            names = self._output_layer_names(len(flat))
         seen: dict[str, int] = {}
         unique = []
         for name in names:
@@ -266,6 +259,18 @@ class Trainer:
             seen[name] = count + 1
             unique.append(name if count == 0 else f"{name}_{count}")
         return unique
+
+    def _output_layer_names(self, count: int) -> list[str]:
+        """The names of the layers giving the model's `count` outputs (Sequential and
+        subclassed models), else output, or output_0, output_1, ..."""
+        try:
+            outputs = list(self.outputs)
+        except AttributeError:
+            outputs = []
+        histories = [history_of(v) for v in outputs]
+        if len(outputs) == count and all(h is not None for h in histories):
+            return [h.layer.name for h in histories]
+        return ["output"] if count == 1 else [f"output_{i}" for i in range(count)]
 
     def compute_loss(
         self,
