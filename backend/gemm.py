@@ -490,7 +490,7 @@ class Matrix(PanelSource):
             )
         with (
             for_range(b, rows, "pack.r", unroll=PACK_UNROLL) as r,
-            for_range(b, depth, "pack.p", unroll=PACK_UNROLL) as p,
+            for_range(b, depth, "pack.p", unroll=PACK_UNROLL, vectorize=False) as p,
         ):
             value = self.operand.load(b, b.add(base, b.add(b.mul(r, rs), b.mul(p, cs))))
             where = b.add(b.mul(p, i64(mr)), r)
@@ -528,7 +528,7 @@ class Matrix(PanelSource):
         if self.row_stride == 1:  # transposed: columns of B are contiguous
             with for_range(b, panels, "packb.j") as panel:
                 with for_range(b, width(panel), "packb.c", unroll=PACK_UNROLL) as c:
-                    with for_range(b, depth, "packb.p", unroll=PACK_UNROLL) as p:
+                    with for_range(b, depth, "packb.p", unroll=PACK_UNROLL, vectorize=False) as p:
                         copy(p, panel, c)
         else:
             with (

@@ -26,18 +26,32 @@ class _LoopID(ir.values.MDValue):
         buf += (f"distinct !{{ {refs} }}", "\n")
 
 
-def unroll_at_most(module: ir.Module, count: int) -> ir.values.MDValue:
-    """Loop metadata asking LLVM to unroll by `count` at most, never fully.
+def loop_hints(module: ir.Module, unroll: int | None, vectorize: bool) -> ir.values.MDValue:
+    """Loop metadata: unroll by `unroll` at most, never fully; no vectorization if not
+    `vectorize`.
 
     A loop with a small static trip count (packing a 16 x 64 operand of a recurrent layer's
     gradient) is otherwise unrolled completely: thousands of scalar copies per kernel, and
-    seconds of code generation for a training step.
+    seconds of code generation for a training step. A loop of strided scalar copies gains
+    nothing from the loop vectorizer, which still multiplies its code by the vector width
+    and its interleave count (a GEMM's packing of A took 170 ms of code generation per
+    kernel that way).
     """
-    i32 = ir.IntType(32)
-    unroll = module.add_metadata(
-        [ir.MetaDataString(module, "llvm.loop.unroll.count"), ir.Constant(i32, count)]
-    )
-    return _LoopID(module, [unroll], name=str(len(module.metadata)))
+    i1, i32 = ir.IntType(1), ir.IntType(32)
+    hints = []
+    if unroll is not None:
+        hints.append(
+            module.add_metadata(
+                [ir.MetaDataString(module, "llvm.loop.unroll.count"), ir.Constant(i32, unroll)]
+            )
+        )
+    if not vectorize:
+        hints.append(
+            module.add_metadata(
+                [ir.MetaDataString(module, "llvm.loop.vectorize.enable"), ir.Constant(i1, 0)]
+            )
+        )
+    return _LoopID(module, hints, name=str(len(module.metadata)))
 
 
 @contextmanager
@@ -47,11 +61,13 @@ def for_range(
     name: str = "i",
     start: ir.Value | None = None,
     unroll: int | None = None,
+    vectorize: bool = True,
 ) -> Iterator[ir.Value]:
     """Emit `for (i = start; i < count; ++i) { body }`; the `with` body emits the loop body.
 
     On exit the builder is positioned after the loop. `unroll`: unroll by at most that many
-    iterations (never fully, see `unroll_at_most`); None leaves it to LLVM.
+    iterations (never fully, see `loop_hints`); None leaves it to LLVM. `vectorize=False`
+    keeps the loop vectorizer away (strided scalar copies).
 
     >>> from graphc.backend.irtypes import VOID
     >>> m = ir.Module()
@@ -78,6 +94,6 @@ def for_range(
     following = builder.add(index, ir.Constant(I64, 1), name=f"{name}.next", flags=("nuw", "nsw"))
     index.add_incoming(following, builder.block)
     back = builder.branch(header)
-    if unroll is not None:
-        back.set_metadata("llvm.loop", unroll_at_most(builder.module, unroll))
+    if unroll is not None or not vectorize:
+        back.set_metadata("llvm.loop", loop_hints(builder.module, unroll, vectorize))
     builder.position_at_end(done)
