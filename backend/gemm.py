@@ -531,11 +531,13 @@ class Matrix(PanelSource):
                     with for_range(b, depth, "packb.p", unroll=PACK_UNROLL, vectorize=False) as p:
                         copy(p, panel, c)
         else:
+            # the contiguous copy is vectorized, with remainder loops: unrolling the loops
+            # around it would multiply all of that (16 copies: 200 ms of code generation)
             with (
-                for_range(b, depth, "packb.p", unroll=PACK_UNROLL) as p,
-                for_range(b, panels, "packb.j", unroll=PACK_UNROLL) as panel,
+                for_range(b, depth, "packb.p", unroll=1) as p,
+                for_range(b, panels, "packb.j", unroll=1) as panel,
             ):
-                with for_range(b, width(panel), "packb.c") as c:  # contiguous: vectorized
+                with for_range(b, width(panel), "packb.c") as c:
                     copy(p, panel, c)
 
 
