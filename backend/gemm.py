@@ -552,7 +552,7 @@ class Matrix(PanelSource):
             return minimum(b, i64(nr), b.sub(cols, b.mul(panel, i64(nr))))
 
         if self.row_stride == 1:  # transposed: columns of B are contiguous
-            with for_range(b, panels, "packb.j") as panel:
+            with for_range(b, panels, "packb.j", unroll=1) as panel:
                 with for_range(b, width(panel), "packb.c", unroll=PACK_UNROLL) as c:
                     with for_range(b, depth, "packb.p", unroll=PACK_UNROLL, vectorize=False) as p:
                         copy(p, panel, c)
