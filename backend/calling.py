@@ -137,6 +137,14 @@ class _OutputSpec:
         axis = t.shape.index(None)
         return cls(position, slot, t.dtype, tuple(t.shape[:axis]), tuple(t.shape[axis + 1 :]))
 
+    def shape(self, batch: int) -> tuple[int, ...] | None:
+        """The output's shape for this batch size; None when it has several batch axes."""
+        if self.after is None:
+            return self.before
+        if None in self.after:
+            return None
+        return self.before + (batch,) + self.after
+
     def allocate(self, batch: int, types: Sequence[TensorType]) -> np.ndarray:
         if self.after is None:
             return np.empty(self.before, self.dtype)
@@ -218,6 +226,7 @@ class CallPlan:
         self.scalar_inputs, array_inputs = _scalar_groups(input_types, 0)
         self.scalar_outputs, array_outputs = _scalar_groups(output_types, n_in)
         self.array_outputs = [_OutputSpec.of(p, n_in + p, output_types[p]) for p in array_outputs]
+        self.all_outputs = [_OutputSpec.of(p, n_in + p, t) for p, t in enumerate(output_types)]
         specs = [_array_spec(p, p, input_types[p]) for p in array_inputs]
         self.fast = all(s is not None for s in specs)
         self.array_inputs: list[_ArraySpec] = [s for s in specs if s is not None]
@@ -263,10 +272,35 @@ class CallPlan:
                     return None
         return max(batch, 0)
 
-    def prepare(self, args: Sequence[Any], batch: int) -> tuple[Frame, list[Any], list[Any]]:
+    def check_out(self, out: Any, args: Sequence[Any], batch: int) -> list[np.ndarray] | None:
+        """The `out=` arrays if they can be written as they are: exact dtype and shape,
+        C-contiguous, writeable, overlapping no argument and no other output.
+
+        None means: take the general way, which explains what is wrong.
+        """
+        given = [out] if type(out) is np.ndarray else out
+        if type(given) not in (list, tuple) or len(given) != len(self.all_outputs):
+            return None
+        for spec, array in zip(self.all_outputs, given):
+            if type(array) is not np.ndarray or array.dtype != spec.dtype:
+                return None
+            flags = array.flags
+            if array.shape != spec.shape(batch) or not (flags.c_contiguous and flags.writeable):
+                return None
+        arrays = [a for a in args if type(a) is np.ndarray]
+        for index, array in enumerate(given):
+            for other in (*arrays, *given[:index]):
+                if np.may_share_memory(array, other):
+                    return None
+        return list(given)
+
+    def prepare(
+        self, args: Sequence[Any], batch: int, out: Sequence[np.ndarray] | None = None
+    ) -> tuple[Frame, list[Any], list[Any]]:
         """Fill this thread's frame for checked `args`: (frame, outputs, arrays to keep alive).
 
-        The outputs are fresh; scalar outputs of one dtype share one array as 0-d views.
+        The outputs are `out` (arrays already checked against the output types) or fresh
+        arrays; fresh scalar outputs of one dtype share one array as 0-d views.
         """
         frame = self.frame()
         pointers = frame.pointers
@@ -277,6 +311,11 @@ class CallPlan:
             keep.append(block)
         for spec in self.array_inputs:
             pointers[spec.slot] = address(args[spec.position])
+        pointers[self.workspace_slot] = frame.workspace_address(self.workspace_size(batch))
+        if out is not None:
+            for slot, array in enumerate(out, self.num_inputs):
+                pointers[slot] = address(array)
+            return frame, list(out), keep
         outputs: list[Any] = [None] * len(self.output_types)
         for group in self.scalar_outputs:
             block = np.empty(len(group.positions), group.dtype)
@@ -287,5 +326,4 @@ class CallPlan:
             array = spec.allocate(batch, self.output_types)
             outputs[spec.position] = array
             pointers[spec.slot] = address(array)
-        pointers[self.workspace_slot] = frame.workspace_address(self.workspace_size(batch))
         return frame, outputs, keep

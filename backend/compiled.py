@@ -8,7 +8,8 @@ A call goes through four steps, all before any native code runs:
    `graphc.arguments.check_arguments` (the interpreter's policy): argument count, dtype with
    the documented casts, exact static dims, one batch size; non-contiguous arrays are copied.
 2. Outputs are allocated, or the caller's `out=` arrays are checked: exact shape and dtype,
-   C-contiguous, writeable, not overlapping an input or each other.
+   C-contiguous, writeable, not overlapping an input or each other (on an ordinary call by
+   `CallPlan.check_out`, else with an error that says which check failed).
 3. The calling thread's pointer array (inputs, outputs, weights, workspace) is updated; its
    workspace for intermediates is reused from the previous call when large enough.
 4. `graphc_main(args, batch)` is called through ctypes, which releases the GIL, so other
@@ -116,9 +117,10 @@ class Compiled:
 
     def __call__(self, *args: Any, out: Any = None) -> np.ndarray | list[np.ndarray]:
         """Run the native code on validated arguments; see the module docstring."""
-        batch = self._plan.check(args) if out is None else None
-        if batch is not None and not self._splits(batch):
-            frame, outputs, _keep = self._plan.prepare(args, batch)
+        batch = self._plan.check(args)
+        given = None if out is None or batch is None else self._plan.check_out(out, args, batch)
+        if batch is not None and (out is None or given is not None) and not self._splits(batch):
+            frame, outputs, _keep = self._plan.prepare(args, batch, given)
             self._call_frame(frame.address, batch)
             return outputs[0] if self.graph.single_output else outputs
         arrays, batch = check_arguments(

@@ -128,6 +128,19 @@ def test_out_buffers_are_filled(model) -> None:
     np.testing.assert_allclose(out[0], arrays()[0] * 2 + 1)
 
 
+def test_out_buffers_of_scalar_outputs_and_of_every_call_path() -> None:
+    """`out=` is written the same on the quick path (exact arrays) and the general one (an
+    argument that needs converting), for array and 0-d outputs."""
+    x = graphc.placeholder((None, 2), "float64", name="x")
+    f = compile_graph(graphc.Graph([x], [x * 3.0, graphc.sum(x)]), cache=False)
+    for argument in (np.ones((5, 2)), [[1.0, 1.0]] * 5):
+        out = [np.zeros((5, 2)), np.zeros(())]
+        result = f(argument, out=out)
+        assert result[0] is out[0] and result[1] is out[1]
+        np.testing.assert_array_equal(out[0], 3.0)
+        assert out[1] == 10.0
+
+
 @pytest.mark.parametrize(
     "out, message",
     [
