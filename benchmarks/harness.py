@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import importlib
 import os
-import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from graphc.bench import time_calls
 
 #: Optional peers, by the name used on the command line, and the module each imports.
 PEER_MODULES = {
@@ -98,37 +99,9 @@ SETTLE_SECONDS = 0.12
 
 
 def measure(candidates: dict[str, Callable[[], Any]], settings: Settings) -> dict[str, float]:
-    """Median seconds per call of each candidate, timed side by side (see module docstring)."""
-    calls = {}
-    for name, fn in candidates.items():
-        fn()
-        fn()
-        calls[name] = _calibrate(fn, settings.min_seconds)
-    samples: dict[str, list[float]] = {name: [] for name in candidates}
-    order = list(candidates)
-    for round_index in range(settings.repeats):
-        rotation = round_index % len(order)
-        for name in order[rotation:] + order[:rotation]:
-            fn, count = candidates[name], calls[name]
-            time.sleep(SETTLE_SECONDS)
-            start = time.perf_counter()
-            for _ in range(count):
-                fn()
-            samples[name].append((time.perf_counter() - start) / count)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
-def _calibrate(fn: Callable[[], Any], min_seconds: float) -> int:
-    """How many calls of `fn` last at least `min_seconds` (at least 1)."""
-    count = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(count):
-            fn()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds or count >= 1 << 20:
-            return count
-        count = max(count * 2, int(count * min_seconds / max(elapsed, 1e-9)) + 1)
+    """Median seconds per call of each candidate, timed side by side (see module docstring):
+    `graphc bench`'s timing loop, with this suite's repetitions and settle pause."""
+    return time_calls(candidates, settings.repeats, settings.min_seconds, SETTLE_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -306,9 +306,8 @@ def time_calls(
     counts = {}
     for name, fn in calls.items():
         fn()
-        start = time.perf_counter()
         fn()
-        counts[name] = max(1, int(min_seconds / max(time.perf_counter() - start, 1e-7)))
+        counts[name] = calls_lasting(fn, min_seconds)
     samples: dict[str, list[float]] = {name: [] for name in calls}
     names = list(calls)
     for r in range(repeats):
@@ -319,6 +318,26 @@ def time_calls(
                 calls[name]()
             samples[name].append((time.perf_counter() - start) / counts[name])
     return {name: float(np.median(values)) for name, values in samples.items()}
+
+
+def calls_lasting(fn: Callable[[], Any], min_seconds: float) -> int:
+    """How many calls of `fn` last at least `min_seconds` (at least 1, at most 2^20).
+
+    Counted by doubling rather than from one call's time: a first call of a few microseconds
+    is mostly timer and cache noise.
+
+    >>> calls_lasting(lambda: None, 0.0)
+    1
+    """
+    count = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(count):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds or count >= 1 << 20:
+            return count
+        count = max(count * 2, int(count * min_seconds / max(elapsed, 1e-9)) + 1)
 
 
 def format_seconds(seconds: float) -> str:
