@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from graphc.arguments import check_arguments
@@ -55,13 +54,21 @@ def fresh_inputs(graph: Graph, prefix: str = "") -> list[Value]:
 
 
 def replay(graph: Graph, inputs: Sequence[Value]) -> dict[int, Value]:
-    """The graph rebuilt as Values on top of `inputs`: a map from node id to Value."""
+    """The graph rebuilt as Values on top of `inputs`: a map from node id to Value.
+
+    Inputs of the graph's own input types give every node its recorded type, so the shape
+    rules, which checked these very nodes when the graph was built, are not run again.
+    """
     env: dict[int, Value] = dict(zip(graph.inputs, inputs))
+    retyped = any(v.type != graph.type(n) for v, n in zip(inputs, graph.inputs))
     for node in graph.order:
         if node not in env:
-            data = graph.nx.nodes[node]
             operands = [env[s] for s in graph.operands(node)]
-            env[node] = data["primitive"].bind(*operands, name=data["name"], **data["attrs"])
+            prim, attrs, name = graph.primitive(node), graph.attrs(node), graph.node_name(node)
+            if retyped:
+                env[node] = prim.bind(*operands, name=name, **attrs)
+            else:
+                env[node] = Value(prim, operands, attrs, graph.type(node), name=name)
     return env
 
 
@@ -95,7 +102,7 @@ def pull_cotangents(
     wrt: Sequence[int],
 ) -> dict[int, Value]:
     """Reverse mode: the accumulated cotangent of every node between `wrt` and the outputs."""
-    relevant = set(wrt).union(*(nx.descendants(graph.nx, n) for n in wrt))
+    relevant = _reachable_from(graph, wrt)
     cotangents: dict[int, Any] = {}
     for node, ct in output_cotangents.items():
         cotangents[node] = add_tangents(cotangents.get(node), ct)
@@ -118,6 +125,16 @@ def pull_cotangents(
             if operand_ct is not None and operand in relevant:
                 cotangents[operand] = add_tangents(cotangents.get(operand), operand_ct)
     return cotangents
+
+
+def _reachable_from(graph: Graph, sources: Sequence[int]) -> set[int]:
+    """`sources` and every node that depends on one of them: one walk in topological order
+    (a networkx search per source cost 40 walks of the graph for a 40-input gradient)."""
+    reached = set(sources)
+    for node in graph.order:
+        if node not in reached and any(o in reached for o in graph.operands(node)):
+            reached.add(node)
+    return reached
 
 
 def _rule(table: dict, graph: Graph, node: int, mode: str) -> Any:

@@ -37,6 +37,8 @@ def as_dtype(dtype: DTypeLike) -> np.dtype:
     >>> as_dtype("f32"), as_dtype(float), as_dtype("bool")
     (dtype('float32'), dtype('float64'), dtype('bool'))
     """
+    if isinstance(dtype, np.dtype) and dtype in SUPPORTED and dtype.isnative:
+        return dtype
     if isinstance(dtype, str) and dtype in _FROM_SHORT:
         return _FROM_SHORT[dtype]
     try:

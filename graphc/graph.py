@@ -1,4 +1,4 @@
-"""`Graph`: a DAG of Values materialized into a networkx MultiDiGraph, callable via numpy.
+"""`Graph`: a DAG of Values, numbered and seen as a networkx MultiDiGraph, callable via numpy.
 
 The graph is the unit every transformation takes and returns: autodiff, passes and the backend
 all go `Graph -> Graph`. Node ids are ints numbered in a deterministic topological order (inputs
@@ -47,8 +47,14 @@ class Graph:
             inputs = [inputs]
         _check_inputs(inputs)
         _check_outputs(output_values)
-        graph, input_ids, output_ids = _materialize(list(inputs), output_values)
-        self._init(graph, input_ids, output_ids, single, name)
+        nodes, operands, output_ids = _number(list(inputs), output_values)
+        self._init(None, range(len(inputs)), output_ids, single, name)
+        # numbered operands first: the ids are the topological order, and the networkx graph
+        # is built only when something asks for it (passes do; the interpreter, autodiff and
+        # lambdify do not)
+        self._nodes = nodes
+        self.__dict__["_operand_table"] = dict(enumerate(operands))
+        self.__dict__["order"] = list(range(len(nodes)))
 
     @classmethod
     def from_nx(
@@ -67,13 +73,15 @@ class Graph:
 
     def _init(
         self,
-        graph: nx.MultiDiGraph,
+        graph: nx.MultiDiGraph | None,
         inputs: Sequence[int],
         outputs: Sequence[int],
         single_output: bool,
         name: str | None,
     ) -> None:
-        self.nx = graph
+        self._nodes: list[dict[str, Any]] | None = None
+        if graph is not None:
+            self.__dict__["nx"] = graph
         self.inputs = tuple(inputs)
         self.outputs = tuple(outputs)
         self.single_output = single_output
@@ -82,8 +90,34 @@ class Graph:
     # --- structure ---------------------------------------------------------------------------
 
     @cached_property
+    def nx(self) -> nx.MultiDiGraph:
+        """The graph as a networkx MultiDiGraph (built on first use for graphs made from
+        Values): node attributes `primitive`, `attrs`, `type`, `name`; an edge
+        `(operand, user, key=k)` for each operand. From then on the node attributes are read
+        from it."""
+        assert self._nodes is not None
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from(enumerate(self._nodes))
+        for node, operands in self._operand_table.items():
+            for key, operand in enumerate(operands):
+                graph.add_edge(operand, node, key=key)
+        self._nodes = None
+        return graph
+
+    def _data(self, node: int) -> dict[str, Any]:
+        """A node's attributes (`primitive`, `attrs`, `type`, `name`)."""
+        return self._nodes[node] if self._nodes is not None else self.nx.nodes[node]
+
+    @cached_property
     def order(self) -> list[int]:
-        """Node ids in a deterministic topological order."""
+        """Node ids in a deterministic topological order: the lexicographically smallest.
+
+        A graph built from Values numbers operands before users, so its sorted ids are that
+        order already (checked edge by edge, much faster than networkx's sort).
+        """
+        nodes = sorted(self.nx.nodes)
+        if all(src < dst for src, dst in self.nx.edges()):
+            return nodes
         try:
             return list(nx.lexicographical_topological_sort(self.nx))
         except nx.NetworkXUnfeasible as exc:
@@ -101,16 +135,16 @@ class Graph:
         return self._operand_table[node]
 
     def primitive(self, node: int) -> Primitive:
-        return self.nx.nodes[node]["primitive"]
+        return self._data(node)["primitive"]
 
     def attrs(self, node: int) -> dict[str, Any]:
-        return self.nx.nodes[node]["attrs"]
+        return self._data(node)["attrs"]
 
     def type(self, node: int) -> TensorType:
-        return self.nx.nodes[node]["type"]
+        return self._data(node)["type"]
 
     def node_name(self, node: int) -> str | None:
-        return self.nx.nodes[node]["name"]
+        return self._data(node)["name"]
 
     @property
     def input_types(self) -> list[TensorType]:
@@ -129,7 +163,7 @@ class Graph:
         return any(t.is_batched for t in self.input_types)
 
     def __len__(self) -> int:
-        return self.nx.number_of_nodes()
+        return len(self._nodes) if self._nodes is not None else self.nx.number_of_nodes()
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.order)
@@ -163,7 +197,7 @@ class Graph:
     def _evaluate_node(
         self, node: int, env: Mapping[int, np.ndarray], batch: int | None
     ) -> np.ndarray:
-        data = self.nx.nodes[node]
+        data = self._data(node)
         prim: Primitive = data["primitive"]
         if prim is input_p:
             raise GraphError(f"node %{node} is an input that is not among the graph's inputs")
@@ -198,7 +232,7 @@ class Graph:
         for node in self.order:
             if node in env:
                 continue
-            data = self.nx.nodes[node]
+            data = self._data(node)
             operands = [env[s] for s in self.operands(node)]
             env[node] = data["primitive"].bind(*operands, name=data["name"], **data["attrs"])
         return [env[n] for n in self.outputs]
@@ -266,10 +300,11 @@ def _check_outputs(outputs: Sequence[Value]) -> None:
             )
 
 
-def _materialize(
+def _number(
     inputs: list[Value], outputs: list[Value]
-) -> tuple[nx.MultiDiGraph, tuple[int, ...], tuple[int, ...]]:
-    """Number the reachable DAG (inputs first, then operands before users) into a MultiDiGraph."""
+) -> tuple[list[dict[str, Any]], list[tuple[int, ...]], tuple[int, ...]]:
+    """Number the reachable DAG (inputs first, then operands before users): each node's
+    attributes, each node's operand ids, and the outputs' ids."""
     ids: dict[int, int] = {id(v): i for i, v in enumerate(inputs)}
     ordered: list[Value] = list(inputs)
     for root in outputs:
@@ -288,17 +323,15 @@ def _materialize(
                     f"({value.type}), which is not among the graph's inputs"
                 )
             stack.append((value, True))
-            stack.extend((operand, False) for operand in reversed(value.inputs))
-    graph = nx.MultiDiGraph()
-    for index, value in enumerate(ordered):
-        graph.add_node(
-            index, primitive=value.primitive, attrs=value.attrs, type=value.type, name=value.name
-        )
-        for key, operand in enumerate(value.inputs):
-            graph.add_edge(ids[id(operand)], index, key=key)
+            stack.extend([(operand, False) for operand in reversed(value.inputs)])
     if any(v.type.is_batched for v in ordered) and not any(v.type.is_batched for v in inputs):
         raise GraphError(
             "Graph: some value has a batch dimension (None) but no input has one, "
             "so its size could never be known"
         )
-    return graph, tuple(range(len(inputs))), tuple(ids[id(v)] for v in outputs)
+    nodes = [
+        {"primitive": v.primitive, "attrs": v.attrs, "type": v.type, "name": v.name}
+        for v in ordered
+    ]
+    operands = [tuple(ids[id(operand)] for operand in v.inputs) for v in ordered]
+    return nodes, operands, tuple(ids[id(v)] for v in outputs)

@@ -28,6 +28,8 @@ def as_shape(shape: Sequence[Dim] | int | None) -> Shape:
     >>> as_shape([None, 784]), as_shape(3)
     ((None, 784), (3,))
     """
+    if type(shape) is tuple and all(d is None or (type(d) is int and d >= 0) for d in shape):
+        return shape  # already canonical: every node's type is made from such a tuple
     if shape is None:
         return ()
     if isinstance(shape, (int, np.integer)):
@@ -109,6 +111,8 @@ def broadcast_shapes(*shapes: Shape, op: str | Callable[[], str] = "broadcast") 
     >>> broadcast_shapes((None, 1, 3), (4, 1), op="add")
     (None, 4, 3)
     """
+    if len(shapes) > 1 and all(s == shapes[0] for s in shapes[1:]):
+        return tuple(shapes[0])  # the common case of equal shapes, checked first for speed
     ndim = max((len(s) for s in shapes), default=0)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
     result: list[Dim] = []

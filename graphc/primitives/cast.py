@@ -84,6 +84,8 @@ def cast(x: Any, dtype: DTypeLike) -> Value:
     >>> graphc.cast(graphc.placeholder((3,), "int32"), "float32")
     <Value cast : f32[3]>
     """
+    if type(x) is Value and x.type.dtype is dtype:
+        return x  # already of that dtype (the common case: checked first, for speed)
     target = dtypes.as_dtype(dtype)
     x = unwrap_symbolic(x)
     if not isinstance(x, Value):
@@ -108,6 +110,11 @@ def promote_operands(*operands: Any, op: str) -> list[Value]:
     >>> a.dtype, b.dtype
     (dtype('float32'), dtype('float32'))
     """
+    first = operands[0] if operands else None
+    if type(first) is Value and all(
+        type(x) is Value and x.type.dtype == first.type.dtype for x in operands[1:]
+    ):
+        return list(operands)  # Values of one dtype already: nothing to promote
     operands = tuple(unwrap_symbolic(x) for x in operands)
     strong = [
         x.dtype if isinstance(x, Value) else constant(x).dtype
