@@ -33,6 +33,7 @@ from graphc.errors import (
     ShapeError,
 )
 from graphc.graph import Graph
+from graphc.lambdify import lambdify
 from graphc.modes import compare_modes
 from graphc.nn import *  # noqa: F401,F403
 from graphc.passes import optimize
