@@ -165,18 +165,15 @@ def _impl_call(graph: Graph, node: int, texts: list[str], source: _Source) -> st
     return f"_asarray({source.bind('impl', impl)}({', '.join(args)}))"
 
 
-def _format(template: str, texts: list[str]) -> str:
-    return template.format(*texts)
-
-
 @dataclass(slots=True)
 class _Step:
-    """One computed value: `render(operand texts)` is its expression."""
+    """One computed value: a `MATH` template over its operands, or (None) the numpy
+    implementation of `node`."""
 
     var: str
     operands: list[_Value]
-    render: Callable[[list[str]], str]
-    is_float: bool
+    template: str | None
+    node: int
     uses: int = 0
 
 
@@ -194,23 +191,27 @@ def _plan(graph: Graph, params: list[str], source: _Source) -> tuple[list[_Step]
     }
     steps: list[_Step] = []
     known: dict[tuple[Any, ...], _Value] = {}
+    data_of, operands_of = graph._data, graph.operands
+    commutative, unit_right = (ew.add_p, ew.mul_p), (ew.mul_p, ew.div_p)
     for node in graph.order:
         if node in values:
             continue
-        prim = graph.primitive(node)
+        data = data_of(node)
+        prim = data["primitive"]
         if prim is constant_p:
             values[node] = _literal(graph, node, source)
             continue
         if prim is input_p:
             raise ValueError(f"lambdify: node %{node} is an input not among the graph's inputs")
-        operands = [values[o] for o in graph.operands(node)]
+        operands = [values[o] for o in operands_of(node)]
         template = MATH.get(prim)
-        if template is None or not _is_f64_scalar(graph, node):
-            values[node] = _Value(f"v{node}", False)
-            render = functools.partial(_impl_call, graph, node, source=source)
-            steps.append(_Step(f"v{node}", operands, render, False))
+        t = data["type"]
+        var = f"v{node}"
+        if template is None or t.shape != () or t.dtype != dtypes.float64:
+            values[node] = _Value(var, False)
+            steps.append(_Step(var, operands, None, node))
             continue
-        if all(v.is_literal for v in operands):  # folded with numpy itself: its semantics
+        if all([v.is_literal for v in operands]):  # folded with numpy itself: its semantics
             with np.errstate(all="ignore"):
                 folded = float(prim.impl(*(np.float64(v.text) for v in operands)))
             if math.isfinite(folded):
@@ -218,17 +219,18 @@ def _plan(graph: Graph, params: list[str], source: _Source) -> tuple[list[_Step]
                 continue
         texts = [v.text for v in operands]
         # x + y and y + x are the same IEEE number, as are x * y and y * x
-        key = (prim.name, *(sorted(texts) if prim in (ew.add_p, ew.mul_p) else texts))
-        if key not in known:
-            if prim in (ew.mul_p, ew.div_p) and texts[-1] == "1.0":
-                known[key] = operands[0]
+        key = (prim, *(sorted(texts) if prim in commutative else texts))
+        value = known.get(key)
+        if value is None:
+            if prim in unit_right and texts[-1] == "1.0":
+                value = operands[0]
             elif prim is ew.mul_p and texts[0] == "1.0":
-                known[key] = operands[1]
+                value = operands[1]
             else:
-                known[key] = _Value(f"v{node}", True)
-                render = functools.partial(_format, template)
-                steps.append(_Step(f"v{node}", operands, render, True))
-        values[node] = known[key]
+                value = _Value(var, True)
+                steps.append(_Step(var, operands, template, node))
+            known[key] = value
+        values[node] = value
     return steps, [values[node] for node in graph.outputs]
 
 
@@ -249,16 +251,19 @@ def write_source(graph: Graph, name: str = "f") -> tuple[str, dict[str, Any]]:
     lines = []
     for step in steps:
         texts, depth = [], 0
+        is_float = step.template is not None
         for ref in step.operands:
             text, nested = inlined.pop(ref.text, (ref.text, 0))
-            depth = max(depth, nested)
-            if step.is_float and not ref.is_float:
-                text = f"float({text})"
-            elif not step.is_float and ref.is_float:
-                text = f"_f64({text})"
+            if nested > depth:
+                depth = nested
+            if is_float != ref.is_float:  # Python float <-> numpy value
+                text = f"float({text})" if is_float else f"_f64({text})"
             texts.append(text)
-        expression = step.render(texts)
-        if step.is_float and step.uses == 1 and depth < MAX_INLINE_DEPTH:
+        if is_float:
+            expression = step.template.format(*texts)
+        else:
+            expression = _impl_call(graph, step.node, texts, source)
+        if is_float and step.uses == 1 and depth < MAX_INLINE_DEPTH:
             atomic = expression.endswith(")") and expression.split("(", 1)[0].isidentifier()
             inlined[step.var] = (expression if atomic else f"({expression})", depth + 1)
         else:
