@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import graphc
-from graphc.backend import compile_graph
+from graphc.backend import compile_graph, compiled
 from graphc.backend.separable import is_batch_separable
 from graphc.backend.workers import WorkerPool
 
@@ -50,6 +50,53 @@ def test_large_batches_run_as_one_slice_per_thread(monkeypatch: pytest.MonkeyPat
     assert slices == [[33, 33, 34]]
     f(x[:10])  # fewer than MIN_SLICE_ROWS rows per thread: one call, the kernels share
     assert slices == [[33, 33, 34]]
+
+
+def convolutional() -> graphc.Graph:
+    rng = np.random.default_rng(2)
+    x = graphc.placeholder((None, 12, 12, 2), "float64", name="images")
+    h = graphc.conv2d(x, graphc.constant(rng.standard_normal((3, 3, 2, 8))))
+    h = graphc.max_pool2d(graphc.relu(h), 2)
+    flat = graphc.reshape(h, (None, 5 * 5 * 8))
+    return graphc.Graph([x], flat @ graphc.constant(rng.standard_normal((200, 3))))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_large_workspaces_run_in_chunks_with_identical_results(
+    threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each thread runs its rows a chunk at a time when their workspace would exceed the
+    budget, and the results do not change by a bit."""
+    f = compile_graph(convolutional(), threads=threads, cache=False)
+    x = np.random.default_rng(3).standard_normal((100, 12, 12, 2))
+    whole = f(x)
+    assert f.chunk_rows(50) == 50  # the default budget holds these small images
+    monkeypatch.setattr(compiled, "CHUNK_WORKSPACE_BYTES", f.workspace_size(10))
+    rows = 100 // threads
+    assert f.chunk_rows(rows) == -(-rows // -(-rows // 10))  # equal chunks of at most 10
+    calls: list[int] = []
+    if threads == 1:
+        original_call = f._call_frame
+        monkeypatch.setattr(f, "_call_frame", lambda a, n: (calls.append(n), original_call(a, n)))
+    else:
+        original_split = WorkerPool.split
+
+        def spy(pool: WorkerPool, batches: list[int]) -> None:
+            calls.extend(batches)
+            original_split(pool, batches)
+
+        monkeypatch.setattr(WorkerPool, "split", spy)
+    np.testing.assert_array_equal(f(x), whole)
+    assert sum(calls) == 100 and max(calls) <= 10 and len(calls) == 10
+
+
+def test_graphs_that_mix_batch_entries_are_never_chunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = graphc.placeholder((None, 3), "float64", name="x")
+    mixing = compile_graph(graphc.Graph([x], x - graphc.mean(x, axis=0)), cache=False)
+    separable = compile_graph(graphc.Graph([x], x * 2.0 + 1.0), cache=False)
+    monkeypatch.setattr(compiled, "CHUNK_WORKSPACE_BYTES", -1)  # any workspace is too large
+    assert mixing.chunk_rows(1000) == 1000
+    assert separable.chunk_rows(1000) == compiled.MIN_CHUNK_ROWS  # 125 chunks of 8
 
 
 def test_a_call_while_another_holds_the_pool_runs_alone() -> None:
