@@ -48,15 +48,22 @@ class CodegenOptions:
     threads: int = 1  # threads one kernel may use (backend.parallel)
     flush_denormals: bool = False  # FTZ/DAZ during the call (backend.fpenv)
     batch_slices: bool = False  # large batches run as one slice per thread (backend.workers)
+    shared_kernels: bool = False  # call the process's GEMM micro-kernels (backend.ukernels)
 
 
 def emit_module(
     program: Program, options: CodegenOptions, triple: str = "", data_layout: str = ""
 ) -> ir.Module:
-    """The LLVM module of a program."""
+    """The LLVM module of a program.
+
+    With `options.shared_kernels`, the module's `graphc_shared_kernels` attribute is the set
+    of micro-kernel symbols it calls, which `backend.ukernels.ensure` must provide.
+    """
     module = ir.Module(name=program.graph.name or "graphc")
     module.triple = triple
     module.data_layout = data_layout
+    if options.shared_kernels:
+        module.graphc_shared_kernels = set()  # type: ignore[attr-defined]
     _Entry(module, program, options).emit()
     _emit_workspace_size(module, program)
     return module

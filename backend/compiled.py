@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from graphc.arguments import check_arguments
-from graphc.backend import jit
+from graphc.backend import jit, ukernels
 from graphc.backend.calling import CallPlan
 from graphc.backend.codegen import ENTRY, CodegenOptions, emit_module
 from graphc.backend.program import Program
@@ -63,7 +64,8 @@ class Compiled:
         program: where each value lives (`backend.program.Program`); it owns the weights.
         object_code: the relocatable object the native code was loaded from.
         from_cache: True when the object code came from the disk cache (LLVM did not run).
-        timings: seconds per stage (`lower`, `optimize`, `codegen`, `load`) of this compile.
+        timings: seconds per stage (`lower`, `optimize`, `codegen`, `micro-kernels`, `load`)
+            of this compile.
         threads: the number of threads a call may use.
         batch_separable: whether calls can be split across threads (see `backend.separable`).
 
@@ -277,6 +279,17 @@ class Compiled:
         return jit.emit_assembly(module, self.options.opt_level)
 
     # --- exporting ---------------------------------------------------------------------------
+
+    def standalone_object_code(self) -> bytes:
+        """The object code with everything it calls defined inside, for export: the module
+        compiled again with its micro-kernels in it, when it calls the process's shared ones
+        (`backend.ukernels`)."""
+        if not ukernels.symbols_in(self.object_code):
+            return self.object_code
+        options = replace(self.options, shared_kernels=False)
+        module = emit_module(self.program, options, jit.host().triple, jit.data_layout())
+        optimized = jit.optimize(jit.parse(str(module)), options.opt_level)
+        return jit.emit_object(optimized, options.opt_level)
 
     def export(self, path: str | Path) -> list[Path]:
         """Write an object file (`.o`) or shared library (`.so`) plus a C header and weights.

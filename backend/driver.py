@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from graphc import passes
 from graphc.backend import cache as disk_cache
-from graphc.backend import jit
+from graphc.backend import jit, ukernels
 from graphc.backend.codegen import CodegenOptions, emit_module
 from graphc.backend.compiled import Compiled
 from graphc.backend.program import Program
@@ -73,9 +73,15 @@ def compile_graph(
     separable = is_batch_separable(graph)
     # threads share the work of large kernels; a separable graph's large batches are split
     options = CodegenOptions(
-        opt_level, fast_math, threads or 1, flush_denormals, separable and (threads or 1) > 1
+        opt_level,
+        fast_math,
+        threads or 1,
+        flush_denormals,
+        batch_slices=separable and (threads or 1) > 1,
+        shared_kernels=True,
     )
     target = jit.host()
+    layout = jit.data_layout()
     key = disk_cache.cache_key(
         disk_cache.fingerprint(graph, frozenset(program.literals)),
         program.describe(),
@@ -87,13 +93,16 @@ def compile_graph(
     from_cache = object_code is not None
     ir_text = None
     if object_code is None:
-        ir_text = clock(
-            "lower", lambda: str(emit_module(program, options, target.triple, jit.data_layout()))
-        )
+        module = clock("lower", lambda: emit_module(program, options, target.triple, layout))
+        ir_text = str(module)
         optimized = clock("optimize", lambda: jit.optimize(jit.parse(ir_text), opt_level))
         object_code = clock("codegen", lambda: jit.emit_object(optimized, opt_level))
+        kernels = module.graphc_shared_kernels
         if cache:
             disk_cache.store(key, object_code)
+    else:
+        kernels = ukernels.symbols_in(object_code)
+    clock("micro-kernels", lambda: ukernels.ensure(kernels, cache))
     library = clock("load", lambda: jit.NativeLibrary(object_code))
     return Compiled(
         program,

@@ -64,10 +64,11 @@ def export(compiled: Compiled, path: str | Path) -> list[Path]:
             f"export: the path must end in .o (object file) or .so (shared library), got {path}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    object_code = compiled.standalone_object_code()
     if path.suffix == ".o":
-        _write_atomic(path, compiled.object_code)
+        _write_atomic(path, object_code)
     else:
-        _link_shared(compiled.object_code, path)
+        _link_shared(object_code, path)
     blob, offsets = weights_blob(compiled)
     header = path.with_suffix(".h")
     _write_atomic(header, c_header(compiled, path, offsets, len(blob)).encode())

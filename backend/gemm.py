@@ -244,22 +244,48 @@ def micro_kernel(module: ir.Module, bl: Blocking, rows: int, vectors: int) -> ir
       (v % bl.vectors)*lanes (packed panels of bl.nr columns, or B in place);
     - C's rows are ldc apart; only its first `cols` columns are read from B and written;
       with `accumulate` the tile is added to C, else it replaces it.
+
+    A module that links the process's shared micro-kernels (`backend.ukernels`; it has a set
+    `graphc_shared_kernels`) only declares it, under its shared symbol, and records the
+    symbol in that set.
     """
+    shared = getattr(module, "graphc_shared_kernels", None)
+    if shared is not None:
+        from graphc.backend.ukernels import symbol
+
+        name = symbol(bl, rows, vectors)
+        shared.add(name)
+        existing = module.globals.get(name)
+        return existing if existing is not None else _tile_function(module, name)
     name = f"gemm.{bl.short}.{rows}x{vectors * bl.lanes}"
     existing = module.globals.get(name)
     if existing is not None:
         return existing
+    return define_micro_kernel(module, bl, rows, vectors, name)
+
+
+def define_micro_kernel(
+    module: ir.Module, bl: Blocking, rows: int, vectors: int, name: str, linkage: str = "internal"
+) -> ir.Function:
+    """Define the tile function `name` (see `micro_kernel`) in `module`."""
+    fn = _tile_function(module, name)
+    fn.linkage = linkage
+    fn.attributes.add("noinline")
+    _MicroKernel(fn, bl, rows, vectors).emit(*fn.args)
+    return fn
+
+
+def _tile_function(module: ir.Module, name: str) -> ir.Function:
+    """The tile function's signature, with named `noalias` parameters (a declaration until a
+    body is emitted)."""
     params = "kc a a_rows a_step b b_step panel_stride c ldc cols accumulate".split()
     types = [I64, PTR, I64, I64, PTR, I64, I64, PTR, I64, I64, I1]
     fn = ir.Function(module, ir.FunctionType(VOID, types), name)
-    fn.linkage = "internal"
     fn.attributes.add("nounwind")
-    fn.attributes.add("noinline")
     for arg, arg_name in zip(fn.args, params):
         arg.name = arg_name
         if isinstance(arg.type, ir.PointerType):
             arg.add_attribute("noalias")
-    _MicroKernel(fn, bl, rows, vectors).emit(*fn.args)
     return fn
 
 

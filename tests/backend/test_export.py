@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import graphc
-from graphc.backend import compile_graph
+from graphc.backend import compile_graph, ukernels
 from graphc.errors import GraphcError
 
 pytestmark = pytest.mark.backend
@@ -73,7 +73,9 @@ def check_output(stdout: str, want: list) -> None:
 def test_object_file_header_and_weights(model, tmp_path: Path) -> None:
     written = model.export(tmp_path / "model.o")
     assert [p.name for p in written] == ["model.o", "model.h", "model.bin"]
-    assert (tmp_path / "model.o").read_bytes() == model.object_code
+    exported = (tmp_path / "model.o").read_bytes()
+    assert ukernels.symbols_in(model.object_code)  # the JIT code calls the shared kernels
+    assert exported == model.standalone_object_code() and not ukernels.symbols_in(exported)
     header = (tmp_path / "model.h").read_text()
     assert "void graphc_main(void **args, int64_t batch);" in header
     assert 'args[0]: input 0 "x": float[N, 4]' in header
