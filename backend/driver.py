@@ -97,7 +97,7 @@ def compile_graph(
         ir_text = str(module)
         optimized = clock("optimize", lambda: jit.optimize(jit.parse(ir_text), opt_level))
         object_code = clock("codegen", lambda: jit.emit_object(optimized, opt_level))
-        kernels = module.graphc_shared_kernels
+        kernels = getattr(module, "graphc_shared_kernels", set())
         if cache:
             disk_cache.store(key, object_code)
     else:
