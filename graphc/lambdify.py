@@ -292,6 +292,7 @@ class Lambdified:
         self.source, namespace = write_source(graph, name)
         exec(compile(self.source, f"<graphc.lambdify {name}>", "exec"), namespace)
         self._function: Callable[..., tuple[Any, ...]] = namespace[name]
+        self._calls_numpy = any(key.startswith("_impl") for key in namespace)
         self._float_inputs = [_is_f64_scalar(graph, n) for n in graph.inputs]
         self._all_float = all(self._float_inputs)
         self._float_outputs = [_is_f64_scalar(graph, n) for n in graph.outputs]
@@ -300,16 +301,22 @@ class Lambdified:
         quick = self._all_float and len(args) == len(self._float_inputs)
         if quick and all(type(a) is float for a in args):
             try:
-                return self._outputs(self._function(*args, None))
+                return self._outputs(self._run(args, None))
             except _MATH_ERRORS:
                 pass  # the general way below ends with the interpreter
         arrays, batch = check_arguments(self.graph.input_types, self.graph.input_names, args)
         values = [float(a) if f else a for a, f in zip(arrays, self._float_inputs)]
         try:
-            results = self._function(*values, batch)
+            results = self._run(values, batch)
         except _MATH_ERRORS:
             results = self.graph.evaluate(arrays, batch)
         return self._outputs(results)
+
+    def _run(self, values: Sequence[Any], batch: int | None) -> tuple[Any, ...]:
+        if not self._calls_numpy:
+            return self._function(*values, batch)
+        with np.errstate(all="ignore"):  # IEEE results are the semantics, as in the interpreter
+            return self._function(*values, batch)
 
     def _outputs(self, results: Sequence[Any]) -> Any:
         outputs = [

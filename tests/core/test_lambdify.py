@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import warnings
 
 import numpy as np
 import pytest
@@ -142,6 +143,16 @@ def test_tensor_float32_and_batched_graphs_use_the_numpy_implementations() -> No
     f = graphc.lambdify(graph)
     for batch in (1, 4):
         data = np.random.default_rng(batch).standard_normal((batch, 3)).astype(np.float32)
+        assert_same(f(data), graph(data), rtol=0)
+
+
+def test_numpy_steps_warn_no_more_than_the_interpreter() -> None:
+    x = graphc.placeholder((None,), "float32", name="x")
+    graph = graphc.Graph([x], graphc.log(x) / x)
+    f = graphc.lambdify(graph)
+    data = np.array([0.0, -1.0, 2.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's divide-by-zero warning would fail here
         assert_same(f(data), graph(data), rtol=0)
 
 
