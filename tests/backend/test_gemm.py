@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import graphc
 from graphc import dtypes
-from graphc.backend import compile_graph
+from graphc.backend import compile_graph, gemm
 from graphc.backend.gemm import DIRECT_B_ROWS, host_blocking
 from graphc.backend.parallel import MIN_START_WORK
 
@@ -175,6 +175,25 @@ def test_epilogue_integer_products() -> None:
     w = graphc.constant(sample(rng, (33, 35), "int64"), name="w")
     graph = graphc.Graph([x], graphc.maximum(x @ w, 7) // 3)
     check(graph, [sample(rng, (29, 33), "int64")], 33)
+
+
+@pytest.mark.parametrize("columns", [10, 16, 40])
+@pytest.mark.parametrize("in_place_rows", [0, 64])
+def test_row_major_a_packed_or_read_in_place(
+    columns: int, in_place_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row-major A is read in place by short tiles (64: every tile here) or packed unless
+    one tile of columns covers the product (0: the rule for 12-row AVX-512 tiles); each way,
+    full and edge panels and tiles give the interpreter's result."""
+    monkeypatch.setattr(gemm, "IN_PLACE_A_ROWS", in_place_rows)
+    rng = np.random.default_rng(columns)
+    x = graphc.placeholder((None, 70), name="x")
+    w = graphc.constant(sample(rng, (70, columns), "float32"), name="w")
+    y = graphc.placeholder((70, columns), name="y")  # B at run time: packed at run time
+    graph = graphc.Graph([x, y], [x @ w + 1.0, x @ y])
+    for rows in (1, 13, 66):
+        args = [sample(rng, (rows, 70), "float32"), sample(rng, (70, columns), "float32")]
+        check(graph, args, 70, cache=False)
 
 
 def test_blocking_follows_the_host() -> None:
