@@ -288,8 +288,7 @@ class Compiled:
             return self.object_code
         options = replace(self.options, shared_kernels=False)
         module = emit_module(self.program, options, jit.host().triple, jit.data_layout())
-        optimized = jit.optimize(jit.parse(str(module)), options.opt_level)
-        return jit.emit_object(optimized, options.opt_level)
+        return jit.object_code(str(module), options.opt_level)
 
     def export(self, path: str | Path) -> list[Path]:
         """Write an object file (`.o`) or shared library (`.so`) plus a C header and weights.

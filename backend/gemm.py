@@ -337,7 +337,7 @@ class _MicroKernel:
         # tile's first vector instead.
         active = [b.icmp_signed("<", i64(v * bl.lanes), cols) for v in range(vectors)]
         edge_offsets = [b.select(on, off, i64(0)) for on, off in zip(active, offsets)]
-        self.edge_columns = [b.select(on, i64(v * bl.lanes), i64(0)) for v, on in enumerate(active)]
+        edge_columns = [b.select(on, i64(v * bl.lanes), i64(0)) for v, on in enumerate(active)]
         a_offsets = [b.mul(i64(r), a_rows) for r in range(rows)]
         choose = self.fn.append_basic_block("k.choose")
         full_loop = self.fn.append_basic_block("k.full")
@@ -369,13 +369,17 @@ class _MicroKernel:
         # a full tile is written with plain stores: masked ones are slow on some CPUs (AMD's
         # vmaskmovps store), which made a GEMM of depth 9 three times slower than OpenBLAS
         full = b.icmp_signed(">=", cols, i64(vectors * bl.lanes), name="full_tile")
+        whole_columns = [i64(v * bl.lanes) for v in range(vectors)]
         with b.if_else(full) as (whole, edge):
-            for block, tile_masks in ((whole, None), (edge, masks)):
+            for block, tile_masks, columns in (
+                (whole, None, whole_columns),
+                (edge, masks, edge_columns),
+            ):
                 with block, b.if_else(accumulate) as (add, replace):
                     with add:
-                        self._store(sums, c, ldc, tile_masks, accumulate=True)
+                        self._store(sums, c, ldc, tile_masks, columns, accumulate=True)
                     with replace:
-                        self._store(sums, c, ldc, tile_masks, accumulate=False)
+                        self._store(sums, c, ldc, tile_masks, columns, accumulate=False)
         b.ret_void()
 
     def _store(
@@ -384,15 +388,16 @@ class _MicroKernel:
         c: ir.Value,
         ldc: ir.Value,
         masks: list[ir.Value] | None,
+        columns: list[ir.Value],
         accumulate: bool,
     ) -> None:
-        """Write the tile's sums to C (added to it with `accumulate`): the columns `masks`
-        selects, or all of them when None."""
-        b, lanes = self.b, self.bl.lanes
+        """Write the tile's sums to C (added to it with `accumulate`): vector v at column
+        `columns[v]` of each row, the lanes `masks` selects, or all of them when None."""
+        b = self.b
         for r, row_sums in enumerate(sums):
             c_row = self.at(c, b.mul(i64(r), ldc))
             for v, value in enumerate(row_sums):
-                where = self.at(c_row, i64(v * lanes) if masks is None else self.edge_columns[v])
+                where = self.at(c_row, columns[v])
                 if accumulate:
                     old = (
                         b.load(where, typ=self.vector, align=itemsize(self.bl.dtype))

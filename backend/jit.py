@@ -117,6 +117,11 @@ def emit_object(module: llvm.ModuleRef, opt_level: int) -> bytes:
         return target_machine(opt_level).emit_object(module)
 
 
+def object_code(ir_text: str, opt_level: int) -> bytes:
+    """Parse, optimize and generate code in one go (the driver times the stages apart)."""
+    return emit_object(optimize(parse(ir_text), opt_level), opt_level)
+
+
 def emit_assembly(module: llvm.ModuleRef, opt_level: int) -> str:
     with _lock:
         return target_machine(opt_level).emit_assembly(module)

@@ -107,5 +107,4 @@ def _compile(specs: list[tuple[Blocking, int, int]], names: list[str]) -> bytes:
     module.data_layout = jit.data_layout()
     for (bl, rows, vectors), name in zip(specs, names):
         define_micro_kernel(module, bl, rows, vectors, name, linkage="external")
-    optimized = jit.optimize(jit.parse(str(module)), 3)
-    return jit.emit_object(optimized, 3)
+    return jit.object_code(str(module), 3)

@@ -102,9 +102,8 @@ _MATH_ERRORS = (ArithmeticError, ValueError)
 
 @dataclass
 class _Source:
-    """The function being written: its lines, and the objects its names refer to."""
+    """The objects the generated function's names refer to."""
 
-    lines: list[str] = field(default_factory=list)
     namespace: dict[str, Any] = field(default_factory=dict)
 
     def bind(self, prefix: str, obj: Any) -> str:
