@@ -320,16 +320,41 @@ class _MicroKernel:
         return self.b.add(acc, self.b.mul(x, y))
 
     def emit(self, kc, a, a_rows, a_step, bp, b_step, panel_stride, c, ldc, cols, accumulate):
-        b, bl, rows, vectors = self.b, self.bl, self.rows, self.vectors
-        entry = b.block
-        lane_index = ir.Constant(ir.VectorType(I64, bl.lanes), list(range(bl.lanes)))
-        cols_vector = splat(b, cols, bl.lanes)
-        masks, offsets = [], []
+        b, bl, vectors = self.b, self.bl, self.vectors
+        offsets = []
         for v in range(vectors):
-            first = splat(b, i64(v * bl.lanes), bl.lanes)
-            masks.append(b.icmp_signed("<", b.add(lane_index, first), cols_vector, f"mask{v}"))
             panel, within = divmod(v, bl.vectors)
             offsets.append(b.add(b.mul(i64(panel), panel_stride), i64(within * bl.lanes)))
+        a_offsets = [b.mul(i64(r), a_rows) for r in range(self.rows)]
+        operands = (kc, a, a_step, a_offsets, bp, b_step)
+        # A full tile and an edge tile each get their own loop and their own stores: merging
+        # the two loops' accumulators in one block made LLVM spill 12 x 2 AVX-512 tiles to
+        # the stack on every step of k (a quarter of the peak).
+        full_path = self.fn.append_basic_block("full")
+        edge_path = self.fn.append_basic_block("edge")
+        full = b.icmp_signed(">=", cols, i64(vectors * bl.lanes), name="full")
+        b.cbranch(full, full_path, edge_path)
+
+        # a full tile reads B with plain loads and writes C with plain stores: masked ones
+        # cost more (AMD's vmaskmovps store made a GEMM of depth 9 three times slower than
+        # OpenBLAS), and their masks take vector registers the accumulators need on AVX2
+        b.position_at_end(full_path)
+        sums = self._k_loop("full", None, offsets, *operands)
+        self._stores(sums, c, ldc, None, [i64(v * bl.lanes) for v in range(vectors)], accumulate)
+        b.ret_void()
+
+        b.position_at_end(edge_path)
+        lane_index = ir.Constant(ir.VectorType(I64, bl.lanes), list(range(bl.lanes)))
+        cols_vector = splat(b, cols, bl.lanes)
+        masks = [
+            b.icmp_signed(
+                "<",
+                b.add(lane_index, splat(b, i64(v * bl.lanes), bl.lanes)),
+                cols_vector,
+                f"mask{v}",
+            )
+            for v in range(vectors)
+        ]
         # an edge tile's vectors wholly past `cols` read and write nothing, but their masked
         # loads and stores still point past the panel (or the row of C): an address in an
         # unmapped page costs a microcode assist per access on AMD CPUs (a 1 x 64 tile over 16
@@ -338,49 +363,25 @@ class _MicroKernel:
         active = [b.icmp_signed("<", i64(v * bl.lanes), cols) for v in range(vectors)]
         edge_offsets = [b.select(on, off, i64(0)) for on, off in zip(active, offsets)]
         edge_columns = [b.select(on, i64(v * bl.lanes), i64(0)) for v, on in enumerate(active)]
-        a_offsets = [b.mul(i64(r), a_rows) for r in range(rows)]
-        choose = self.fn.append_basic_block("k.choose")
-        full_loop = self.fn.append_basic_block("k.full")
-        edge_loop = self.fn.append_basic_block("k.edge")
-        done = self.fn.append_basic_block("k.done")
-        b.cbranch(b.icmp_signed(">", kc, i64(0)), choose, done)
-        # a full tile reads B with plain loads: masked ones cost more, and their masks take
-        # vector registers the accumulators need (they spill on AVX2)
-        b.position_at_end(choose)
-        full = b.icmp_signed(">=", cols, i64(vectors * bl.lanes), name="full")
-        b.cbranch(full, full_loop, edge_loop)
-        full_sums = self._k_loop(
-            full_loop, None, kc, a, a_step, a_offsets, bp, b_step, offsets, choose, done
-        )
-        edge_sums = self._k_loop(
-            edge_loop, masks, kc, a, a_step, a_offsets, bp, b_step, edge_offsets, choose, done
-        )
-
-        b.position_at_end(done)
-        sums = []
-        for r in range(rows):
-            sums.append([])
-            for v in range(vectors):
-                total = b.phi(self.vector, name=f"sum{r}_{v}")
-                total.add_incoming(self.zero, entry)
-                total.add_incoming(full_sums[r][v], full_loop)
-                total.add_incoming(edge_sums[r][v], edge_loop)
-                sums[r].append(total)
-        # a full tile is written with plain stores: masked ones are slow on some CPUs (AMD's
-        # vmaskmovps store), which made a GEMM of depth 9 three times slower than OpenBLAS
-        full = b.icmp_signed(">=", cols, i64(vectors * bl.lanes), name="full_tile")
-        whole_columns = [i64(v * bl.lanes) for v in range(vectors)]
-        with b.if_else(full) as (whole, edge):
-            for block, tile_masks, columns in (
-                (whole, None, whole_columns),
-                (edge, masks, edge_columns),
-            ):
-                with block, b.if_else(accumulate) as (add, replace):
-                    with add:
-                        self._store(sums, c, ldc, tile_masks, columns, accumulate=True)
-                    with replace:
-                        self._store(sums, c, ldc, tile_masks, columns, accumulate=False)
+        sums = self._k_loop("edge", masks, edge_offsets, *operands)
+        self._stores(sums, c, ldc, masks, edge_columns, accumulate)
         b.ret_void()
+
+    def _stores(
+        self,
+        sums: list[list[ir.Value]],
+        c: ir.Value,
+        ldc: ir.Value,
+        masks: list[ir.Value] | None,
+        columns: list[ir.Value],
+        accumulate: ir.Value,
+    ) -> None:
+        """Write the sums to C: added to it when `accumulate` (an i1) is set, else replacing it."""
+        with self.b.if_else(accumulate) as (add, replace):
+            with add:
+                self._store(sums, c, ldc, masks, columns, accumulate=True)
+            with replace:
+                self._store(sums, c, ldc, masks, columns, accumulate=False)
 
     def _store(
         self,
@@ -412,22 +413,24 @@ class _MicroKernel:
 
     def _k_loop(
         self,
-        loop: ir.Block,
+        name: str,
         masks: list[ir.Value] | None,
+        offsets: list[ir.Value],
         kc: ir.Value,
         a: ir.Value,
         a_step: ir.Value,
         a_offsets: list[ir.Value],
         bp: ir.Value,
         b_step: ir.Value,
-        offsets: list[ir.Value],
-        before: ir.Block,
-        done: ir.Block,
     ) -> list[list[ir.Value]]:
-        """Emit the loop over the depth in block `loop` (entered from `before`, left to
-        `done`): B's vectors read with `masks`, or with plain loads when None. Returns the
-        accumulators after the last step."""
+        """Emit the loop over the depth from the current block: B's vectors read with
+        `masks`, or with plain loads when None. Returns the sums after the loop (zeros when
+        `kc` is 0), with the builder after the loop."""
         b, bl, rows, vectors = self.b, self.bl, self.rows, self.vectors
+        before = b.block
+        loop = self.fn.append_basic_block(f"{name}.k")
+        after = self.fn.append_basic_block(f"{name}.sums")
+        b.cbranch(b.icmp_signed(">", kc, i64(0)), loop, after)
         b.position_at_end(loop)
         p = b.phi(I64, name="p")
         a_col = b.phi(PTR, name="a_col")
@@ -462,8 +465,17 @@ class _MicroKernel:
             for v in range(vectors):
                 accs[r][v].add_incoming(self.zero, before)
                 accs[r][v].add_incoming(updated[r][v], loop)
-        b.cbranch(b.icmp_signed("<", p_next, kc), loop, done)
-        return updated
+        b.cbranch(b.icmp_signed("<", p_next, kc), loop, after)
+        b.position_at_end(after)
+        sums = []
+        for r in range(rows):
+            sums.append([])
+            for v in range(vectors):
+                total = b.phi(self.vector, name=f"{name}.sum{r}_{v}")
+                total.add_incoming(self.zero, before)
+                total.add_incoming(updated[r][v], loop)
+                sums[r].append(total)
+        return sums
 
     def prefetch(self, b_row: ir.Value, b_step: ir.Value, offsets: list[ir.Value]) -> None:
         """Ask for B's row `PREFETCH_ROWS` ahead, one request per cache line."""
