@@ -10,7 +10,7 @@ Around it, the classic blocking (as in BLIS/GotoBLAS):
       for each block of the depth (kc)
         pack B[kc, nc] into panels [nc/nr][kc][nr]      (or read B in place, see below)
         for each panel of mr rows of A
-          pack A[mr, kc] as [kc][mr]                    A panel in L1
+          pack A[mr, kc] as [kc][mr]                    (a row-major A is read in place)
           for each tile of the panel's row: micro-kernel(kc), then the epilogue on the tile
 
 *Packing* copies operands into the order the micro-kernel reads them, so any strides work the
@@ -65,9 +65,6 @@ PREFETCH_ROWS = 8
 #: Packing loops unroll by at most this much: fully unrolled, the packing of a small static
 #: operand (16 x 64 in an LSTM's gradient) became thousands of scalar copies per kernel.
 PACK_UNROLL = 4
-
-#: Tiles of at most this many rows read a row-major A in place (see `_a_panel`).
-IN_PLACE_A_ROWS = 6
 
 #: Bytes of the packed block of B (kc x nc): half of a 2 MiB L2 cache.
 B_BLOCK_BYTES = 1 << 19
@@ -717,47 +714,29 @@ def emit_gemm(k: Kernel, g: Gemm, buffers: Buffers) -> None:
             with for_range(b, ceil_div(b, b.sub(row_end, row_begin), bl.mr), "ir") as ir_:
                 i0 = b.add(row_begin, b.mul(ir_, i64(bl.mr)), name="i0")
                 rows = minimum(b, i64(bl.mr), b.sub(row_end, i0), name="rows")
-                a_panel = _a_panel(k, g, buffers, i0, rows, p0, kc, ncols)
+                a_panel = _a_panel(k, g, buffers, i0, rows, p0, kc)
                 tile = _TileCall(k, bl, g, a_panel, panel, kc, ldc, accumulate, last)
                 tile.emit_row(i0, rows, j0, ncols)
 
 
 def _a_panel(
-    k: Kernel,
-    g: Gemm,
-    buffers: Buffers,
-    i0: ir.Value,
-    rows: ir.Value,
-    p0: ir.Value,
-    kc: ir.Value,
-    ncols: ir.Value,
+    k: Kernel, g: Gemm, buffers: Buffers, i0: ir.Value, rows: ir.Value, p0: ir.Value, kc: ir.Value
 ) -> PanelAddress:
     """The panel of A's rows [i0, i0+rows) x depth [p0, p0+kc): a row-major matrix is read in
-    place by tiles of at most 6 rows (AVX2), and by taller tiles when the product has at most
-    one tile of columns; anything else is packed (`PanelSource.panel`).
+    place, anything else is packed (`PanelSource.panel`).
 
-    In place, a tile's rows are 6 pointers whose cache lines each serve 16 steps of the
-    depth, as in ONNX Runtime's MLAS kernel. Packing copied every panel once per depth block
-    for nothing: on a Zen 3 core the MLP's layers ran 5-15% faster in place (784-512-256-10
-    on 128 rows: 2.01 -> 1.74 ms), and a product with one tile of columns (a classifier's 10
-    outputs) 2.5x faster. Tiles of 12 rows (AVX-512) keep packing for wider products: their
-    12 row addresses were measured slower in place on that hardware.
+    In place, a tile's rows are `mr` pointers whose cache lines each serve 16 (AVX-512: 32)
+    steps of the depth, as in ONNX Runtime's MLAS kernel; packing copied every panel once per
+    depth block for nothing. On a Zen 3 core (6-row tiles) the MLP's layers ran 5-15% faster
+    in place (784-512-256-10 on 128 rows: 2.01 -> 1.74 ms) and a product with one tile of
+    columns (a classifier's 10 outputs) 2.5x faster; on a Xeon with AVX-512 (12-row tiles),
+    sgemm 1024 went from 128-136 to 140-147 GFLOP/s on one core.
     """
-    b, bl = k.b, buffers.blocking
     a = g.a
     if not isinstance(a, Matrix) or a.operand.is_literal or a.col_stride != 1 or a.row_stride == 1:
-        return a.panel(k, buffers.a, i0, rows, p0, kc, bl.mr)
-    in_place = element_at(b, a.operand.pointer, a.element(k, i0, p0), bl.dtype)
-    if bl.mr <= IN_PLACE_A_ROWS:
-        return PanelAddress(in_place, k.value(a.row_stride), i64(1))
-    narrow = b.icmp_signed("<=", ncols, i64(bl.nr), name="one_tile")
-    with b.if_then(b.not_(narrow)):
-        packed = a.panel(k, buffers.a, i0, rows, p0, kc, bl.mr)  # (buffers.a, 1, mr)
-    return PanelAddress(
-        b.select(narrow, in_place, packed.pointer),
-        b.select(narrow, k.value(a.row_stride), packed.rows),
-        b.select(narrow, i64(1), packed.step),
-    )
+        return a.panel(k, buffers.a, i0, rows, p0, kc, buffers.blocking.mr)
+    in_place = element_at(k.b, a.operand.pointer, a.element(k, i0, p0), buffers.blocking.dtype)
+    return PanelAddress(in_place, k.value(a.row_stride), i64(1))
 
 
 def _share(b: ir.IRBuilder, g: Gemm, bl: Blocking) -> tuple[tuple[ir.Value, ir.Value], ...]:

@@ -180,21 +180,21 @@ def test_epilogue_integer_products() -> None:
 
 
 @pytest.mark.parametrize("columns", [10, 16, 40])
-@pytest.mark.parametrize("in_place_rows", [0, 64])
-def test_row_major_a_packed_or_read_in_place(
-    columns: int, in_place_rows: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A row-major A is read in place by short tiles (64: every tile here) or packed unless
-    one tile of columns covers the product (0: the rule for 12-row AVX-512 tiles); each way,
-    full and edge panels and tiles give the interpreter's result."""
-    monkeypatch.setattr(gemm, "IN_PLACE_A_ROWS", in_place_rows)
+def test_row_major_a_read_in_place_or_transposed_a_packed(columns: int) -> None:
+    """A row-major A is read in place, a transposed one is packed; each way, full and edge
+    panels and tiles give the interpreter's result."""
     rng = np.random.default_rng(columns)
     x = graphc.placeholder((None, 70), name="x")
+    xt = graphc.placeholder((70, None), name="xt")
     w = graphc.constant(sample(rng, (70, columns), "float32"), name="w")
     y = graphc.placeholder((70, columns), name="y")  # B at run time: packed at run time
-    graph = graphc.Graph([x, y], [x @ w + 1.0, x @ y])
+    graph = graphc.Graph([x, xt, y], [x @ w + 1.0, x @ y, xt.T @ w])
     for rows in (1, 13, 66):
-        args = [sample(rng, (rows, 70), "float32"), sample(rng, (70, columns), "float32")]
+        args = [
+            sample(rng, (rows, 70), "float32"),
+            sample(rng, (70, rows), "float32"),
+            sample(rng, (70, columns), "float32"),
+        ]
         check(graph, args, 70, cache=False)
 
 
