@@ -337,7 +337,7 @@ class _MicroKernel:
         # OpenBLAS), and their masks take vector registers the accumulators need on AVX2
         b.position_at_end(full_path)
         sums = self._k_loop("full", None, offsets, *operands)
-        self._stores(sums, c, ldc, None, [i64(v * bl.lanes) for v in range(vectors)], accumulate)
+        self._store(sums, c, ldc, None, [i64(v * bl.lanes) for v in range(vectors)], accumulate)
         b.ret_void()
 
         b.position_at_end(edge_path)
@@ -361,24 +361,8 @@ class _MicroKernel:
         edge_offsets = [b.select(on, off, i64(0)) for on, off in zip(active, offsets)]
         edge_columns = [b.select(on, i64(v * bl.lanes), i64(0)) for v, on in enumerate(active)]
         sums = self._k_loop("edge", masks, edge_offsets, *operands)
-        self._stores(sums, c, ldc, masks, edge_columns, accumulate)
+        self._store(sums, c, ldc, masks, edge_columns, accumulate)
         b.ret_void()
-
-    def _stores(
-        self,
-        sums: list[list[ir.Value]],
-        c: ir.Value,
-        ldc: ir.Value,
-        masks: list[ir.Value] | None,
-        columns: list[ir.Value],
-        accumulate: ir.Value,
-    ) -> None:
-        """Write the sums to C: added to it when `accumulate` (an i1) is set, else replacing it."""
-        with self.b.if_else(accumulate) as (add, replace):
-            with add:
-                self._store(sums, c, ldc, masks, columns, accumulate=True)
-            with replace:
-                self._store(sums, c, ldc, masks, columns, accumulate=False)
 
     def _store(
         self,
@@ -387,26 +371,33 @@ class _MicroKernel:
         ldc: ir.Value,
         masks: list[ir.Value] | None,
         columns: list[ir.Value],
-        accumulate: bool,
+        accumulate: ir.Value,
     ) -> None:
-        """Write the tile's sums to C (added to it with `accumulate`): vector v at column
-        `columns[v]` of each row, the lanes `masks` selects, or all of them when None."""
+        """Write the tile's sums to C, added to it when `accumulate` (an i1) is set, else
+        replacing it: vector v at column `columns[v]` of each row, the lanes `masks` selects,
+        or all of them when None."""
         b = self.b
-        for r, row_sums in enumerate(sums):
-            c_row = self.at(c, b.mul(i64(r), ldc))
-            for v, value in enumerate(row_sums):
-                where = self.at(c_row, columns[v])
-                if accumulate:
-                    old = (
-                        b.load(where, typ=self.vector, align=itemsize(self.bl.dtype))
-                        if masks is None
-                        else self.load(where, masks[v])
-                    )
-                    value = b.fadd(value, old) if self.fma is not None else b.add(value, old)
-                if masks is None:
-                    b.store(value, where, align=itemsize(self.bl.dtype))
-                else:
-                    b.call(self.masked_store, [value, where, self.align, masks[v]])
+        with b.if_else(accumulate) as (add, replace):
+            for block, adding in ((add, True), (replace, False)):
+                with block:
+                    for r, row_sums in enumerate(sums):
+                        c_row = self.at(c, b.mul(i64(r), ldc))
+                        for v, value in enumerate(row_sums):
+                            where = self.at(c_row, columns[v])
+                            if adding:
+                                value = self._add(value, self._load_c(where, masks, v))
+                            if masks is None:
+                                b.store(value, where, align=itemsize(self.bl.dtype))
+                            else:
+                                b.call(self.masked_store, [value, where, self.align, masks[v]])
+
+    def _load_c(self, where: ir.Value, masks: list[ir.Value] | None, v: int) -> ir.Value:
+        if masks is None:
+            return self.b.load(where, typ=self.vector, align=itemsize(self.bl.dtype))
+        return self.load(where, masks[v])
+
+    def _add(self, x: ir.Value, y: ir.Value) -> ir.Value:
+        return self.b.fadd(x, y) if self.fma is not None else self.b.add(x, y)
 
     def _k_loop(
         self,
