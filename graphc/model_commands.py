@@ -113,9 +113,25 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=32, metavar="N", help="samples per batch (default 32)"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads to run the model on (default: every core, or $GRAPHC_NUM_THREADS); "
+        "the predictions are the same for any number",
+    )
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from graphc.frontend import backend
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError(
+                f"--threads: expected a positive number of threads, got {args.threads}"
+            )
+        backend.set_num_threads(args.threads)
     model = load_saved(args.file)
     if isinstance(model, Graph):
         raise InputError(

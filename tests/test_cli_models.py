@@ -103,6 +103,25 @@ def test_predict_batch_size(model_file, samples, tmp_path):
     np.testing.assert_array_equal(np.load(out), model_file[1].predict(samples[1], verbose=0))
 
 
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_predict_threads(model_file, samples, tmp_path, threads):
+    out = tmp_path / "y.npy"
+    args = ["predict", str(model_file[0]), str(samples[0]), "-o", str(out), "--threads", threads]
+    try:
+        assert main(args) == 0
+        assert backend.num_threads() == int(threads)
+    finally:
+        backend.set_num_threads(None)
+    np.testing.assert_array_equal(np.load(out), model_file[1].predict(samples[1], verbose=0))
+
+
+def test_predict_refuses_a_thread_count_below_one(model_file, samples, tmp_path, capsys):
+    args = ["predict", str(model_file[0]), str(samples[0]), "-o", str(tmp_path / "y.npy")]
+    assert main([*args, "--threads", "0"]) != 0
+    assert "--threads: expected a positive number of threads, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "y.npy").exists()
+
+
 def test_predict_several_inputs_and_outputs(tmp_path, rng, capsys):
     a, b = Input((2,), name="a"), Input((3,), name="b")
     merged = layers.Concatenate()([a, b])

@@ -24,6 +24,7 @@ import numpy as np
 import graphc
 from graphc.core import Value, constant, placeholder
 from graphc.errors import InputError
+from graphc.frontend.backend import num_threads
 from graphc.frontend.engine import tree
 from graphc.frontend.engine.caches import structure_epoch
 from graphc.frontend.engine.eager import as_array_leaves, graph_dtype
@@ -297,14 +298,21 @@ class Model(Trainer, SavingMixin, Layer):
         return function["constants_graph"]
 
     def _runner(self) -> Callable[..., Any]:
-        """`graph`, compiled for inference (batch normalization folded into the weights)
-        when `graphc.compile` exists; cached until weights change."""
+        """`graph`, compiled for inference (batch normalization folded into the weights) on
+        `backend.num_threads()` threads when `graphc.compile` exists; cached until weights
+        or the number of threads change."""
         graph = self.graph
         function = self._inference
+        threads = num_threads()
+        if function.get("runner_threads") != threads:
+            function.pop("runner", None)
         if "runner" not in function:
             function["runner"] = (
-                graphc.compile(graph, inference=True) if hasattr(graphc, "compile") else graph
+                graphc.compile(graph, inference=True, threads=threads)
+                if hasattr(graphc, "compile")
+                else graph
             )
+            function["runner_threads"] = threads
         return function["runner"]
 
     # --- running -------------------------------------------------------------------------

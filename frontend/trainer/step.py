@@ -178,6 +178,7 @@ def trace_step(
     training: bool,
     jit_compile: bool,
     optimizers: Sequence[Any] = (),
+    threads: int = 1,
 ) -> Step:
     """Trace `model.train_step` / `model.test_step` for batches like `leaves` and compile it.
 
@@ -188,6 +189,7 @@ def trace_step(
         training: train step (True) or test step (False).
         jit_compile: compile with `graphc.compile`; False runs the interpreter.
         optimizers: optimizers whose learning-rate schedule must be fed before each call.
+        threads: threads the compiled step may use (`graphc.compile`'s `threads`).
     """
     holders = _batch_placeholders(leaves)
     data = tree.pack_sequence_as(structure, holders)
@@ -217,7 +219,9 @@ def trace_step(
     inputs = [h for h in holders if h is not None] + ([seed] if seed is not None else [])
     graph = Graph(inputs + [v.symbol for v in state], outputs, name=who)
     # subnormals flushed to zero during the step, as XLA does (see graphc.backend.fpenv)
-    function = graphc.compile(graph, flush_denormals=True) if jit_compile else graph
+    function = (
+        graphc.compile(graph, flush_denormals=True, threads=threads) if jit_compile else graph
+    )
     schedules = [
         (opt, index[id(opt.learning_rate_variable)], index[id(opt.iterations_variable)])
         for opt in optimizers

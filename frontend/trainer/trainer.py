@@ -34,6 +34,7 @@ from graphc.errors import InputError
 from graphc.frontend import losses as losses_module
 from graphc.frontend import metrics as metrics_module
 from graphc.frontend import optimizers
+from graphc.frontend.backend import num_threads
 from graphc.frontend.callbacks import Callback, CallbackList, History
 from graphc.frontend.engine import tree
 from graphc.frontend.engine.caches import structure_epoch
@@ -358,8 +359,10 @@ class Trainer:
         if not self.built:
             x = unpack_x_y_sample_weight(tree.pack_sequence_as(data.structure, leaves))[0]
             self._build_from_data(x)
+        threads = num_threads()
         key = (
             training,
+            threads,
             structure_epoch(),
             structure_key(data.structure),
             tuple(None if a is None else (a.shape[1:], a.dtype.str) for a in leaves),
@@ -371,7 +374,13 @@ class Trainer:
                 if not self.optimizer.built:
                     self.optimizer.build(variables)
             step = trace_step(
-                self, data.structure, leaves, training, state.jit_compile, self._optimizers()
+                self,
+                data.structure,
+                leaves,
+                training,
+                state.jit_compile,
+                self._optimizers(),
+                threads,
             )
             state.steps[key] = step
         if isinstance(data, ArrayData):
