@@ -32,7 +32,7 @@ from graphc import dtypes, nn
 from graphc.core import Value
 from graphc.errors import DTypeError, ShapeError
 from graphc.graph import Graph
-from graphc.primitives.conv import conv_p
+from graphc.primitives.conv import conv_kernel_grad_p, conv_p
 from graphc.primitives.shape import pad_p
 from graphc.primitives.window import reduce_window_p
 from graphc.types import TensorType, broadcast_shapes
@@ -502,15 +502,17 @@ class _GraphBuilder:
         window = tuple(int(w) for w in self.rng.integers(1, 4, 2))
         out_channels = groups * int(self.rng.integers(1, 3))
         kernel = self.constant((*window, v.shape[3] // groups, out_channels), v.dtype)
-        return conv_p.bind(
-            v,
-            kernel,
+        attrs = dict(
             strides=tuple(int(s) for s in self.rng.integers(1, 3, 2)),
             padding=tuple(tuple(int(p) for p in self.rng.integers(0, 3, 2)) for _ in range(2)),
             lhs_dilation=tuple(int(d) for d in self.rng.integers(1, 3, 2)),
             rhs_dilation=tuple(int(d) for d in self.rng.integers(1, 3, 2)),
             feature_group_count=groups,
         )
+        out = conv_p.bind(v, kernel, **attrs)
+        if self.rng.random() < 0.5:  # the kernel gradient, with the output as its cotangent
+            return conv_kernel_grad_p.bind(v, out, kernel_size=window, **attrs)
+        return out
 
     def reduce_window(self) -> Value | None:
         v = self.pick(lambda v: v.ndim > 0 and v.dtype != dtypes.bool_)

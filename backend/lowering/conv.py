@@ -38,7 +38,7 @@ from graphc.backend.kernel import Kernel, Operand
 from graphc.backend.loops import for_range
 from graphc.backend.lowering.registry import register_lowering
 from graphc.backend.parallel import Part
-from graphc.primitives.conv import conv_p
+from graphc.primitives.conv import conv_kernel_grad_p, conv_p
 
 
 def input_coordinate(
@@ -86,10 +86,22 @@ class ConvGeometry:
 
     @classmethod
     def of(cls, k: Kernel) -> ConvGeometry:
+        """The geometry of a `conv` node: operands x and kernel, the output is the result."""
         lhs, rhs = k.operands
-        _, height, width, channels = lhs.type.shape
-        kernel_h, kernel_w, group_in, out_channels = rhs.type.shape
-        _, out_h, out_w, _ = k.out.type.shape
+        return cls._of(k, lhs.type.shape, rhs.type.shape, k.out.type.shape)
+
+    @classmethod
+    def of_kernel_grad(cls, k: Kernel) -> ConvGeometry:
+        """The geometry of the conv whose kernel gradient a `conv_kernel_grad` node computes:
+        operands x and the cotangent (the conv's output), the kernel is the result."""
+        x, ct = k.operands
+        return cls._of(k, x.type.shape, k.out.type.shape, ct.type.shape)
+
+    @classmethod
+    def _of(cls, k: Kernel, x_shape: tuple, kernel_shape: tuple, out_shape: tuple) -> ConvGeometry:
+        _, height, width, channels = x_shape
+        kernel_h, kernel_w, group_in, out_channels = kernel_shape
+        _, out_h, out_w, _ = out_shape
         (pt, _), (pl, _) = k.attrs["padding"]
         return cls(
             height,
@@ -195,6 +207,59 @@ class Patches(PanelSource):
         return PanelAddress(dst, depth, i64(1))
 
 
+@dataclass(frozen=True)
+class TransposedPatches(PanelSource):
+    """The transposed im2col matrix of one feature group, for the kernel gradient: row q is a
+    (tap, channel) of the group, column m an output pixel (n, oh, ow), packed panel by panel
+    from the input as [pixel][row] (the layout `Matrix.panel` packs)."""
+
+    geometry: ConvGeometry
+    x: Operand
+    channel0: ir.Value
+
+    def panel(
+        self,
+        k: Kernel,
+        dst: ir.Value,
+        row0: ir.Value,
+        rows: ir.Value,
+        col0: ir.Value,
+        depth: ir.Value,
+        mr: int,
+    ) -> PanelAddress:
+        """Pack patches[col0 + p, row0 + r] as dst[p*mr + r]: per pixel and tap, a copy of
+        the tap's channels in the panel's rows (or zeros, in the padding)."""
+        b, geo = k.b, self.geometry
+        ig = geo.group_in
+        first_tap = b.udiv(row0, i64(ig), name="tap0")
+        taps = b.sub(b.udiv(b.add(b.add(row0, rows), i64(ig - 1)), i64(ig)), first_tap)
+        zero = constant(self.x.dtype, 0)
+        (sh, sw), (pt, pl) = geo.strides, geo.pads
+        (ldh, ldw), (rdh, rdw) = geo.lhs_dilation, geo.rhs_dilation
+        with for_range(b, depth, "patch.p") as p:
+            n, oh, ow = geo.pixel(k, b.add(col0, p))
+            column = b.mul(p, i64(mr))
+            with for_range(b, taps, "patch.t") as t:
+                tap = b.add(first_tap, t, name="tap")
+                kh, kw = b.udiv(tap, i64(geo.kernel_w)), b.urem(tap, i64(geo.kernel_w))
+                hit_h, ih = input_coordinate(k, oh, kh, sh, pt, rdh, ldh, geo.height, "ih")
+                hit_w, iw = input_coordinate(k, ow, kw, sw, pl, rdw, ldw, geo.width, "iw")
+                pixel = b.add(b.mul(b.add(b.mul(n, i64(geo.height)), ih), i64(geo.width)), iw)
+                source = b.add(b.mul(pixel, i64(geo.channels)), self.channel0)
+                start = b.mul(tap, i64(ig))  # the row of the tap's first channel
+                low = b.select(b.icmp_signed("<", start, row0), b.sub(row0, start), i64(0))
+                end = b.sub(b.add(row0, rows), start)
+                count = b.sub(b.select(b.icmp_signed("<", end, i64(ig)), end, i64(ig)), low)
+                first = b.add(column, b.sub(b.add(start, low), row0))  # where the copy goes
+                with b.if_else(b.and_(hit_h, hit_w)) as (then, otherwise):
+                    with then, for_range(b, count, "patch.c") as c:
+                        value = self.x.load(b, b.add(source, b.add(low, c)))
+                        b.store(value, element_at(b, dst, b.add(first, c), self.x.dtype))
+                    with otherwise, for_range(b, count, "patch.z") as c:
+                        b.store(zero, element_at(b, dst, b.add(first, c), self.x.dtype))
+        return PanelAddress(dst, i64(1), i64(mr))
+
+
 def lower_conv(k: Kernel, epilogue: TileEpilogue | None, part: Part | None) -> None:
     """out = conv(x, w), one implicit GEMM per feature group."""
     lhs, rhs = k.operands
@@ -240,3 +305,35 @@ def conv_work(k: Kernel) -> Extent:
 
 
 register_lowering(conv_p, register_anchor(conv_p, Anchor(lower_conv, conv_work)))
+
+
+def lower_conv_kernel_grad(k: Kernel, epilogue: TileEpilogue | None, part: Part | None) -> None:
+    """dkernel = patches^T @ ct per feature group: one GEMM whose depth runs over every output
+    pixel of the batch, its A packed from the input (`TransposedPatches`)."""
+    x, ct = k.operands
+    geo = ConvGeometry.of_kernel_grad(k)
+    pixels = Extent.of_dim(x.type.shape[0]) * (geo.out_h * geo.out_w)
+    buffers = Buffers.allocate(k, k.out.dtype, pixels, Extent.of(geo.group_out))
+    b = k.b
+    with for_range(b, i64(geo.groups), "g") as g:
+        column0 = b.mul(g, i64(geo.group_out), name="group_column")
+        gemm = Gemm(
+            rows=i64(geo.depth),
+            depth=k.value(pixels),
+            a=TransposedPatches(geo, x, b.mul(g, i64(geo.group_in))),
+            b=Matrix(ct, column0, Extent.of(geo.out_channels), Extent.of(1)),
+            c=Matrix(k.out, column0, Extent.of(geo.out_channels), Extent.of(1)),
+            columns=(i64(0), i64(geo.group_out)),
+            part=part,
+        )
+        emit_gemm(k, gemm, buffers)
+
+
+def conv_kernel_grad_work(k: Kernel) -> Extent:
+    """Multiply-adds of a kernel gradient: each kernel element sums over the batch's pixels."""
+    _, ct = k.operands
+    return element_count(ct.type.shape) * ConvGeometry.of_kernel_grad(k).depth
+
+
+# not an anchor: nothing fuses into a kernel gradient (the optimizer's update reads it whole)
+register_lowering(conv_kernel_grad_p, Anchor(lower_conv_kernel_grad, conv_kernel_grad_work))

@@ -28,6 +28,7 @@ from graphc.primitives import gather as ga
 from graphc.primitives import reduce as rd
 from graphc.primitives import shape as sh
 from graphc.primitives.cast import cast_p
+from graphc.types import TensorType
 
 pytestmark = pytest.mark.backend
 
@@ -52,6 +53,7 @@ class Row:
         operands: per operand, "T" (the row dtype) or a fixed dtype name.
         domains: per operand, the value domain (see `sample`).
         f32_atol: absolute float32 tolerance, for long sums whose rounding order differs.
+        f64_rtol: relative float64 tolerance, for the same reason.
     """
 
     name: str
@@ -61,6 +63,7 @@ class Row:
     operands: tuple[str, ...] = ("T",)
     domains: tuple[str, ...] = ("any",)
     f32_atol: float = 1e-6
+    f64_rtol: float = 1e-13
 
 
 def cases(*shapes: tuple, **attrs: Any) -> tuple[tuple[tuple, Attrs], ...]:
@@ -110,6 +113,23 @@ CONV_CASES = tuple(
         ((2, 1), ((1, 2), (0, 1)), (1, 1), (2, 1), 1),
         ((1, 2), ((2, 1), (1, 1)), (2, 3), (1, 1), 2),
     ]
+)
+#: The kernel gradients of the CONV_CASES convolutions: the input and the conv's output shape.
+KERNEL_GRAD_CASES = tuple(
+    (
+        (
+            x,
+            (
+                None,
+                *conv.conv_output_spatial(
+                    "conv", TensorType(x, "float32"), TensorType(k, "float32"), **attrs
+                ),
+                k[3],
+            ),
+        ),
+        dict(attrs, kernel_size=k[:2]),
+    )
+    for (x, k), attrs in CONV_CASES
 )
 WINDOW_CASES = (
     (
@@ -341,6 +361,17 @@ ROWS: list[Row] = [
     ),
     Row("conv", conv.conv_p, NUMERIC, CONV_CASES, ("T", "T"), ("finite", "finite"), f32_atol=1e-4),
     Row(
+        "conv_kernel_grad",
+        conv.conv_kernel_grad_p,
+        NUMERIC,
+        KERNEL_GRAD_CASES,
+        ("T", "T"),
+        ("finite", "finite"),
+        # sums over the batch's pixels: 25,000 terms of about 10 at N1000
+        f32_atol=0.1,
+        f64_rtol=1e-11,
+    ),
+    Row(
         "reduce_window",
         window.reduce_window_p,
         NUMERIC,
@@ -433,12 +464,12 @@ def results(dtype: str, batch: int) -> tuple[list[np.ndarray], list[np.ndarray]]
     return s.compiled(*args), s.graph(*args)
 
 
-def assert_same(got: np.ndarray, want: np.ndarray, label: str, f32_atol: float) -> None:
+def assert_same(got: np.ndarray, want: np.ndarray, label: str, row: Row) -> None:
     assert got.shape == want.shape and got.dtype == want.dtype, label
     if want.dtype == np.float32:
-        np.testing.assert_allclose(got, want, rtol=2e-6, atol=f32_atol, err_msg=label)
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=row.f32_atol, err_msg=label)
     elif want.dtype == np.float64:
-        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13, err_msg=label)
+        np.testing.assert_allclose(got, want, rtol=row.f64_rtol, atol=1e-13, err_msg=label)
     else:
         np.testing.assert_array_equal(got, want, err_msg=label)
 
@@ -457,7 +488,7 @@ def test_compiled_matches_interpreter(row: Row, dtype: str, batch: int) -> None:
     checked = 0
     for index, (name, label) in enumerate(suite(dtype).labels):
         if name == row.name:
-            assert_same(got[index], want[index], label, row.f32_atol)
+            assert_same(got[index], want[index], label, row)
             checked += 1
     assert checked == len(row.cases)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import graphc
+from graphc.primitives.conv import conv_kernel_grad_p
 from graphc.testing import check_jvp, check_vjp
 
 
@@ -96,6 +97,35 @@ CONV_CASES = [
         "conv1d_causal",
         [(None, 7, 2), (3, 2, 3)],
         lambda x, w: graphc.conv1d(x, w, padding="causal", dilation=2),
+    ),
+    # the kernel gradient is a primitive of its own; its derivatives are convolutions again
+    case(
+        "conv_kernel_grad_strided_groups",
+        [(None, 6, 7, 4), (None, 3, 4, 6)],
+        lambda x, c: conv_kernel_grad_p.bind(
+            x,
+            c,
+            kernel_size=(3, 2),
+            strides=(2, 2),
+            padding=((1, 1), (0, 1)),
+            lhs_dilation=(1, 1),
+            rhs_dilation=(1, 1),
+            feature_group_count=2,
+        ),
+    ),
+    case(
+        "conv_kernel_grad_dilated",
+        [(2, 4, 5, 2), (2, 7, 3, 3)],
+        lambda x, c: conv_kernel_grad_p.bind(
+            x,
+            c,
+            kernel_size=(2, 2),
+            strides=(1, 1),
+            padding=((1, 0), (0, 0)),
+            lhs_dilation=(2, 1),
+            rhs_dilation=(1, 2),
+            feature_group_count=1,
+        ),
     ),
     case("max_pool", [(None, 4, 6, 2)], lambda x: graphc.max_pool2d(x, 2)),
     case(

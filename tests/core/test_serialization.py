@@ -17,6 +17,7 @@ from graphc.archive import read_archive, write_archive
 from graphc.core import PRIMITIVES, ConstantArray
 from graphc.errors import SerializationError
 from graphc.passes.verify import verify_graph
+from graphc.primitives.conv import conv_kernel_grad_p
 from graphc.serialization import load_graph, save_graph
 from graphc.types import TensorType
 
@@ -89,7 +90,9 @@ def dense_graph():
 def conv_graph():
     x = graphc.placeholder((None, 6, 6, 2), name="images")
     y = graphc.conv2d(x, f32(3, 3, 2, 4), padding="same")
-    return [x], graphc.max_pool2d(y, 2), [f32(2, 6, 6, 2)]
+    same = dict(strides=(1, 1), padding=((1, 1), (1, 1)), lhs_dilation=(1, 1), rhs_dilation=(1, 1))
+    kernel_grad = conv_kernel_grad_p.bind(x, y, kernel_size=(3, 3), feature_group_count=1, **same)
+    return [x], [graphc.max_pool2d(y, 2), kernel_grad], [f32(2, 6, 6, 2)]
 
 
 def random_graph():
