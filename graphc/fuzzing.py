@@ -34,7 +34,7 @@ from graphc.errors import DTypeError, ShapeError
 from graphc.graph import Graph
 from graphc.primitives.conv import conv_kernel_grad_p, conv_p
 from graphc.primitives.shape import pad_p
-from graphc.primitives.window import reduce_window_p
+from graphc.primitives.window import reduce_window_p, select_and_scatter_add_p
 from graphc.types import TensorType, broadcast_shapes
 
 #: The dtypes graphs are drawn over by default.
@@ -519,18 +519,18 @@ class _GraphBuilder:
         if v is None:
             return None
         window, strides, padding = [], [], []
+        padded = self.rng.random() < 0.5
         for d in v.shape:
-            batch = d is None
-            window.append(1 if batch else int(self.rng.integers(1, d + 1)))
-            strides.append(1 if batch else int(self.rng.integers(1, 3)))
-            padding.append((0, 0) if batch else tuple(int(p) for p in self.rng.integers(0, 2, 2)))
-        return reduce_window_p.bind(
-            v,
-            reducer=self.choice(["max", "sum"]),
-            window=tuple(window),
-            strides=tuple(strides),
-            padding=tuple(padding),
-        )
+            plain = d is None or not padded
+            window.append(1 if d is None else int(self.rng.integers(1, d + 1)))
+            strides.append(1 if d is None else int(self.rng.integers(1, 3)))
+            padding.append((0, 0) if plain else tuple(int(p) for p in self.rng.integers(0, 2, 2)))
+        reducer = self.choice(["max", "sum"])
+        attrs = dict(window=tuple(window), strides=tuple(strides))
+        out = reduce_window_p.bind(v, reducer=reducer, padding=tuple(padding), **attrs)
+        if reducer == "max" and not padded and v.dtype in dtypes.FLOATS and self.rng.random() < 0.5:
+            return select_and_scatter_add_p.bind(v, out, out, **attrs)  # the max's gradient
+        return out
 
     def random(self) -> Value:
         batched = any(t.is_batched for t in (v.type for v in self.pool))

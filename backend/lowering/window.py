@@ -26,7 +26,7 @@ from graphc.backend.lowering.reduce import REDUCERS, lowest
 from graphc.backend.lowering.registry import Signature, register_lowering
 from graphc.backend.strided import View, contiguous_view, emit_map
 from graphc.primitives import reduce as rd
-from graphc.primitives.window import reduce_window_p
+from graphc.primitives.window import reduce_window_p, select_and_scatter_add_p
 
 COMBINE = {"max": REDUCERS[rd.reduce_max_p][1], "sum": REDUCERS[rd.reduce_sum_p][1]}
 
@@ -130,3 +130,89 @@ def lower_reduce_window(k: Kernel) -> None:
 
 
 register_lowering(reduce_window_p, lower_reduce_window)
+
+
+def lower_select_and_scatter_add(k: Kernel) -> None:
+    """dx = 0 (unless the windows tile x); then per output position, for each window offset
+    (unrolled) along the trailing plain axes: dx at that offset gets the window's cotangent
+    where x there is the window's first element equal to its max (added, when windows
+    overlap). The trailing axes, channels for pooling, are contiguous in every operand."""
+    x, window_max, ct = k.operands
+    b = k.b
+    dx = k.out
+    windows, strides = k.attrs["window"], k.attrs["strides"]
+    zero = constant(dx.dtype, 0)
+    windowed = [a for a in range(x.type.ndim) if windows[a] != 1]
+    overlapping = any(strides[a] < windows[a] for a in windowed)
+    tiling = all(  # every element in exactly one window (2x2 pooling of an even size): no fill
+        strides[a] == windows[a]
+        and (windows[a] == 1 or x.type.shape[a] == window_max.type.shape[a] * strides[a])
+        for a in range(x.type.ndim)
+    )
+    if not tiling:
+        emit_map(k, dx.extents, contiguous_view(dx), [], lambda _: zero, name="zero")
+    split = windowed[-1] + 1 if windowed else 0
+    trailing = range(split, x.type.ndim)
+    inputs, outputs = (x, dx), (window_max, ct)
+
+    def in_view(operand, base: ir.Value) -> View:
+        return View(operand, tuple(operand.strides[a] * strides[a] for a in trailing), base)
+
+    def out_view(operand, base: ir.Value) -> View:
+        return View(operand, tuple(operand.strides[a] for a in trailing), base)
+
+    def first_max(tap: int):
+        def fn(values: list[ir.Value]) -> ir.Value:
+            xs, m, c = values[: tap + 1], values[tap + 1], values[tap + 2]
+            hit = b.fcmp_ordered("==", xs[tap], m)
+            for earlier in xs[:tap]:
+                hit = b.and_(hit, b.fcmp_unordered("!=", earlier, m))
+            chosen = b.select(hit, c, zero)
+            return b.fadd(values[tap + 3], chosen) if overlapping else chosen
+
+        return fn
+
+    def taps(positions: dict[int, ir.Value], in_bases: list[ir.Value], out_bases) -> None:
+        tap_bases = []
+        for offsets in product(*(range(windows[a]) for a in windowed)):
+            bases = []
+            for operand, base in zip(inputs, in_bases):
+                for axis, offset in zip(windowed, offsets):
+                    where = b.add(
+                        b.mul(positions[axis], ir.Constant(I64, strides[axis])),
+                        ir.Constant(I64, offset),
+                    )
+                    base = b.add(base, b.mul(where, k.value(operand.strides[axis])))
+                bases.append(base)
+            tap_bases.append(bases)
+        maxima, cotangents = (out_view(o, base) for o, base in zip(outputs, out_bases))
+        for tap, (_, dx_base) in enumerate(tap_bases):
+            target = in_view(dx, dx_base)
+            sources = [in_view(x, x_base) for x_base, _ in tap_bases[: tap + 1]]
+            sources += [maxima, cotangents] + ([target] if overlapping else [])
+            dims = [window_max.extents[a] for a in trailing]
+            emit_map(k, dims, target, sources, first_max(tap), name=f"t{tap}")
+
+    def outer(axis: int, positions: dict[int, ir.Value], in_bases, out_bases) -> None:
+        """Output axes [0, split): plain ones advance the inputs directly."""
+        if axis == split:
+            taps(positions, in_bases, out_bases)
+            return
+        with k.loop(window_max.extents[axis], f"o{axis}") as o:
+            out_next = [
+                b.add(base, b.mul(o, k.value(op.strides[axis])))
+                for op, base in zip(outputs, out_bases)
+            ]
+            in_next = in_bases
+            if axis not in windowed:
+                in_next = [
+                    b.add(base, b.mul(o, k.value(op.strides[axis] * strides[axis])))
+                    for op, base in zip(inputs, in_bases)
+                ]
+            outer(axis + 1, {**positions, axis: o}, in_next, out_next)
+
+    zero_offset = ir.Constant(I64, 0)
+    outer(0, {}, [zero_offset, zero_offset], [zero_offset, zero_offset])
+
+
+register_lowering(select_and_scatter_add_p, lower_select_and_scatter_add)

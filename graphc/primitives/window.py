@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from graphc import dtypes
-from graphc.autodiff import defrules
+from graphc.autodiff import Zero, defrules
 from graphc.core import Primitive, Value, constant
 from graphc.errors import DTypeError, ShapeError
 from graphc.primitives import shape
@@ -150,6 +150,10 @@ def _reduce_window_jvp(primals: tuple[Value], tangents: tuple, out: Value, **att
 
 def _reduce_window_vjp(ct: Value, primals: tuple[Value], out: Value, **attrs: Any) -> tuple:
     (x,) = primals
+    unpadded = all(tuple(pad) == (0, 0) for pad in attrs["padding"])
+    if attrs["reducer"] == "max" and unpadded:
+        window, strides = attrs["window"], attrs["strides"]
+        return (select_and_scatter_add_p.bind(x, out, ct, window=window, strides=strides),)
     padded_shape = _pad_all(x, attrs["padding"], 0.0).shape
     if attrs["reducer"] == "sum":
         pieces = [ct] * len(_taps(attrs["window"]))
@@ -172,6 +176,99 @@ def _reduce_window_sympy(sp: Any, x: np.ndarray, **attrs: Any) -> np.ndarray:
 
 defrules(reduce_window_p, jvp=_reduce_window_jvp, vjp=_reduce_window_vjp)
 defsympy_array(reduce_window_p, _reduce_window_sympy)
+
+
+# --- the gradient of a windowed max ---------------------------------------------------------------
+# select_and_scatter_add(x, out, ct) (XLA's name): each window's cotangent added to the first
+# element, in row-major window order, equal to the window's max `out`. That is the reverse mode of
+# an unpadded max reduce_window, as the tap-by-tap formula above computes it, in one pass: built
+# from the other primitives it took a full-size select, slice and add per window position (the
+# first max pooling of a CNN, 26x26x32 -> 13x13x32: 62 us per sample against 5 for the pooling).
+
+select_and_scatter_add_p = Primitive("select_and_scatter_add")
+
+
+@select_and_scatter_add_p.def_shape_rule
+def _select_and_scatter_add_shape_rule(
+    x: TensorType,
+    out: TensorType,
+    ct: TensorType,
+    *,
+    window: tuple[int, ...],
+    strides: tuple[int, ...],
+) -> TensorType:
+    op = "select_and_scatter_add"
+    if x.dtype not in dtypes.FLOATS or out.dtype != x.dtype or ct.dtype != x.dtype:
+        raise DTypeError(f"{op}: expected three operands of one float dtype, got {x}, {out}, {ct}")
+    padding = tuple((0, 0) for _ in range(x.ndim))
+    reduced = _reduce_window_shape_rule(
+        x, reducer="max", window=window, strides=strides, padding=padding
+    )
+    if out.shape != reduced.shape or ct.shape != reduced.shape:
+        raise ShapeError(
+            f"{op}: the max over windows {window} (strides {strides}) of {x} is {reduced}; got "
+            f"{out} and {ct}"
+        )
+    return x
+
+
+def _window_slices(
+    tap: tuple[int, ...], strides: tuple[int, ...], out_shape: tuple[int, ...]
+) -> tuple[slice, ...]:
+    """The input elements at offset `tap` of every window."""
+    return tuple(
+        slice(t, t + s * (n - 1) + 1 if n else t, s) for t, s, n in zip(tap, strides, out_shape)
+    )
+
+
+@select_and_scatter_add_p.def_impl
+def _select_and_scatter_add_impl(
+    x: np.ndarray,
+    out: np.ndarray,
+    ct: np.ndarray,
+    *,
+    window: tuple[int, ...],
+    strides: tuple[int, ...],
+) -> np.ndarray:
+    dx = np.zeros_like(x)
+    taken = np.zeros(out.shape, dtype=bool)
+    for tap in _taps(window):
+        where_ = _window_slices(tap, strides, out.shape)
+        hit = (x[where_] == out) & ~taken
+        dx[where_] += np.where(hit, ct, np.zeros((), x.dtype))
+        taken |= hit
+    return dx
+
+
+def _select_and_scatter_add_jvp(
+    primals: tuple[Value, Value, Value], tangents: tuple, out: Value, **attrs: Any
+) -> Value | Zero:
+    """Linear in the cotangent; the choice of elements is constant almost everywhere."""
+    x, window_max, _ = primals
+    t_ct = tangents[2]
+    if isinstance(t_ct, Zero):
+        return Zero(out.type)
+    return select_and_scatter_add_p.bind(x, window_max, t_ct, **attrs)
+
+
+def _select_and_scatter_add_vjp(
+    ct: Value, primals: tuple[Value, Value, Value], out: Value, **attrs: Any
+) -> tuple:
+    """Each window reads the cotangent at its first max: the max reduce_window's jvp."""
+    x, window_max, _ = primals
+    padding = tuple((0, 0) for _ in range(x.ndim))
+    gathered = _reduce_window_jvp((x,), (ct,), window_max, reducer="max", padding=padding, **attrs)
+    return None, None, gathered
+
+
+def _select_and_scatter_add_sympy(sp: Any, *arrays: np.ndarray, **attrs: Any) -> np.ndarray:
+    from graphc.symbolic import SympyConversionError
+
+    raise SympyConversionError("select_and_scatter_add (a max's gradient) has no sympy form")
+
+
+defrules(select_and_scatter_add_p, jvp=_select_and_scatter_add_jvp, vjp=_select_and_scatter_add_vjp)
+defsympy_array(select_and_scatter_add_p, _select_and_scatter_add_sympy)
 
 
 # --- public functions --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """conv as an implicit GEMM: patches packed from the input for every geometry (padding, strides,
-dilations, groups, 1x1, depth blocks cutting through taps), fused epilogues and threads,
-compiled == interpreted."""
+dilations, groups, 1x1, depth blocks cutting through taps), fused epilogues and threads, and
+the kernel gradient (transposed patches), compiled == interpreted."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 import graphc
 from graphc.backend import compile_graph
-from graphc.primitives.conv import conv_p
+from graphc.primitives.conv import conv_kernel_grad_p, conv_p
 
 pytestmark = pytest.mark.backend
 
@@ -120,3 +120,36 @@ def test_threads_share_a_large_conv() -> None:
     assert "pthread_create" in two.llvm_ir()
     np.testing.assert_array_equal(two(*args), compile_graph(graph)(*args))
     assert_close(two(*args), graph(*args))
+
+
+# --- the kernel gradient ----------------------------------------------------------------------
+
+
+def kernel_grad_graph(dtype: str, geometry: str) -> tuple[graphc.Graph, tuple, tuple]:
+    """conv_kernel_grad(x, ct) for the conv of GEOMETRIES[geometry]: ct has its output shape."""
+    image, kernel, attrs = GEOMETRIES[geometry]
+    attrs = {**DEFAULTS, **attrs}
+    x = graphc.placeholder((None, *image), dtype, name="x")
+    out_shape = conv_graph(dtype, geometry)[0].output_types[0].shape
+    ct = graphc.placeholder(out_shape, dtype, name="ct")
+    grad = conv_kernel_grad_p.bind(x, ct, kernel_size=kernel[:2], **attrs)
+    assert grad.shape == kernel
+    return graphc.Graph([x, ct], grad), image, out_shape[1:]
+
+
+@pytest.mark.parametrize("geometry", sorted(GEOMETRIES))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_kernel_gradient_of_every_geometry(geometry: str, dtype: str) -> None:
+    """patches^T @ ct, one GEMM over the batch's pixels: every geometry, an empty batch, and
+    a batch whose pixels span several depth blocks; two threads give the same bits."""
+    graph, image, out = kernel_grad_graph(dtype, geometry)
+    one = compile_graph(graph, run_passes=False)
+    two = compile_graph(graph, run_passes=False, threads=2)
+    for batch in (0, 1, 40):
+        rng = np.random.default_rng(batch)
+        args = [sample(rng, (batch, *image), dtype), sample(rng, (batch, *out), dtype)]
+        got = one(*args)
+        np.testing.assert_array_equal(two(*args), got)
+        want = graph(*args)
+        scale = max(1.0, float(np.abs(want).max(initial=0.0)))
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * scale)

@@ -381,6 +381,19 @@ ROWS: list[Row] = [
     ),
     Row("reduce_window_nan", window.reduce_window_p, FLOATS, WINDOW_CASES[:1]),
     Row(
+        "select_and_scatter_add",
+        window.select_and_scatter_add_p,
+        FLOATS,
+        cases(
+            ((None, 5, 4, 3), (None, 2, 4, 3), (None, 2, 4, 3)),
+            window=(1, 2, 1, 1),
+            strides=(1, 2, 1, 1),
+        )
+        + cases(((None, 7), (None, 3), (None, 3)), window=(1, 3), strides=(1, 2)),
+        ("T", "T", "T"),
+        ("any", "any", "finite"),
+    ),
+    Row(
         "random_uniform",
         random.random_uniform_p,
         FLOATS,

@@ -12,6 +12,7 @@ import pytest
 
 import graphc
 from graphc.primitives.conv import conv_kernel_grad_p
+from graphc.primitives.window import select_and_scatter_add_p
 from graphc.testing import check_jvp, check_vjp
 
 
@@ -128,6 +129,18 @@ CONV_CASES = [
         ),
     ),
     case("max_pool", [(None, 4, 6, 2)], lambda x: graphc.max_pool2d(x, 2)),
+    # the max's gradient is a primitive of its own: linear in the cotangent, flat in x
+    case(
+        "select_and_scatter_add",
+        [(None, 5, 4, 2), (None, 2, 3, 2)],
+        lambda x, c: select_and_scatter_add_p.bind(
+            x,
+            graphc.max_pool2d(x, (2, 2), strides=(2, 1)),
+            c,
+            window=(1, 2, 2, 1),
+            strides=(1, 2, 1, 1),
+        ),
+    ),
     case(
         "max_pool_same",
         [(2, 5, 5, 1)],

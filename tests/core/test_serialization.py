@@ -18,6 +18,7 @@ from graphc.core import PRIMITIVES, ConstantArray
 from graphc.errors import SerializationError
 from graphc.passes.verify import verify_graph
 from graphc.primitives.conv import conv_kernel_grad_p
+from graphc.primitives.window import select_and_scatter_add_p
 from graphc.serialization import load_graph, save_graph
 from graphc.types import TensorType
 
@@ -92,7 +93,11 @@ def conv_graph():
     y = graphc.conv2d(x, f32(3, 3, 2, 4), padding="same")
     same = dict(strides=(1, 1), padding=((1, 1), (1, 1)), lhs_dilation=(1, 1), rhs_dilation=(1, 1))
     kernel_grad = conv_kernel_grad_p.bind(x, y, kernel_size=(3, 3), feature_group_count=1, **same)
-    return [x], [graphc.max_pool2d(y, 2), kernel_grad], [f32(2, 6, 6, 2)]
+    pooled = graphc.max_pool2d(y, 2)
+    pool_grad = select_and_scatter_add_p.bind(
+        y, pooled, pooled, window=(1, 2, 2, 1), strides=(1, 2, 2, 1)
+    )
+    return [x], [pooled, kernel_grad, pool_grad], [f32(2, 6, 6, 2)]
 
 
 def random_graph():
