@@ -73,3 +73,19 @@ def test_targets_say_by_how_much_they_are_missed() -> None:
     assert Target("t", 1.2, 0.8).miss == "1.50x off"
     assert Target("t", 0.6, 0.8, at_least=True).miss == "1.33x off"
     assert Target("t", 0.5, 0.8).met and Target("t", None, 0.8).met is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_the_training_epoch_benchmark_runs(model: str, tmp_path: Path) -> None:
+    """benchmarks/train_epoch.py on a few samples, graphc only (its peers are optional)."""
+    command = [sys.executable, "benchmarks/train_epoch.py", "--model", model, "--only", "graphc"]
+    command += ["--epochs", "2", "--samples", "96"]
+    env = {**os.environ, "GRAPHC_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("MLP" if model == "mlp" else "CNN") and "96 samples" in lines[0]
+    assert any(
+        line.startswith("graphc (compiled step)") and line.endswith("1.00x") for line in lines
+    )
