@@ -187,12 +187,17 @@ class Graph:
 
     def evaluate(self, arrays: Sequence[np.ndarray], batch: int | None) -> list[np.ndarray]:
         """Run the interpreter on already-checked arrays; return the list of outputs."""
+        env = self.node_values(arrays, batch)
+        return [env[n] for n in self.outputs]
+
+    def node_values(self, arrays: Sequence[np.ndarray], batch: int | None) -> dict[int, np.ndarray]:
+        """Run the interpreter on already-checked arrays; return every node's value."""
         env: dict[int, np.ndarray] = dict(zip(self.inputs, arrays))
         with np.errstate(all="ignore"):  # IEEE results (inf, nan) are the semantics, not errors
             for node in self.order:
                 if node not in env:
                     env[node] = self._evaluate_node(node, env, batch)
-        return [env[n] for n in self.outputs]
+        return env
 
     def _evaluate_node(
         self, node: int, env: Mapping[int, np.ndarray], batch: int | None
