@@ -512,6 +512,14 @@ class PanelSource:
         for mr x depth elements) or addressed where they are."""
         raise TypeError(f"{type(self).__name__} must define panel")
 
+    def for_depth_block(
+        self, k: Kernel, row_begin: ir.Value, row_end: ir.Value, col0: ir.Value, depth: ir.Value
+    ) -> PanelSource:
+        """The source of the panels of one depth block (columns [col0, col0+depth)) of rows
+        [row_begin, row_end), asked once before them: a source may pack the whole block here
+        and address its panels inside it. By default, itself (each panel packed alone)."""
+        return self
+
 
 @dataclass(frozen=True)
 class Matrix(PanelSource):
@@ -702,16 +710,23 @@ def emit_gemm(k: Kernel, g: Gemm, buffers: Buffers) -> None:
             panel = _b_block(k, g, buffers, p0, kc, j0, ncols)
             accumulate = b.icmp_signed(">", pc, i64(0))
             last = b.icmp_signed("==", pc, b.sub(depth_blocks, i64(1)))
+            a = g.a.for_depth_block(k, row_begin, row_end, p0, kc)
             with for_range(b, ceil_div(b, b.sub(row_end, row_begin), bl.mr), "ir") as ir_:
                 i0 = b.add(row_begin, b.mul(ir_, i64(bl.mr)), name="i0")
                 rows = minimum(b, i64(bl.mr), b.sub(row_end, i0), name="rows")
-                a_panel = _a_panel(k, g, buffers, i0, rows, p0, kc)
+                a_panel = _a_panel(k, a, buffers, i0, rows, p0, kc)
                 tile = _TileCall(k, bl, g, a_panel, panel, kc, ldc, accumulate, last)
                 tile.emit_row(i0, rows, j0, ncols)
 
 
 def _a_panel(
-    k: Kernel, g: Gemm, buffers: Buffers, i0: ir.Value, rows: ir.Value, p0: ir.Value, kc: ir.Value
+    k: Kernel,
+    a: PanelSource,
+    buffers: Buffers,
+    i0: ir.Value,
+    rows: ir.Value,
+    p0: ir.Value,
+    kc: ir.Value,
 ) -> PanelAddress:
     """The panel of A's rows [i0, i0+rows) x depth [p0, p0+kc): a row-major matrix is read in
     place, anything else is packed (`PanelSource.panel`).
@@ -723,7 +738,6 @@ def _a_panel(
     columns (a classifier's 10 outputs) 2.5x faster; on a Xeon with AVX-512 (12-row tiles),
     sgemm 1024 went from 128-136 to 140-147 GFLOP/s on one core.
     """
-    a = g.a
     if not isinstance(a, Matrix) or a.operand.is_literal or a.col_stride != 1 or a.row_stride == 1:
         return a.panel(k, buffers.a, i0, rows, p0, kc, buffers.blocking.mr)
     in_place = element_at(k.b, a.operand.pointer, a.element(k, i0, p0), buffers.blocking.dtype)

@@ -153,3 +153,27 @@ def test_kernel_gradient_of_every_geometry(geometry: str, dtype: str) -> None:
         want = graph(*args)
         scale = max(1.0, float(np.abs(want).max(initial=0.0)))
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize(
+    "image, kernel",
+    [
+        ((13, 13, 32), (3, 3, 32, 64)),  # 24 panels of rows, 2 tiles of columns: rows shared
+        ((10, 10, 2), (2, 2, 2, 256)),  # 1 panel of rows, 8 tiles: columns shared
+    ],
+)
+def test_threads_share_a_large_kernel_gradient(image: tuple, kernel: tuple) -> None:
+    """Each thread packs the depth blocks of its rows (or, sharing columns, all of them) in a
+    block of its own; the result is bitwise the one-thread result."""
+    rng = np.random.default_rng(3)
+    x = graphc.placeholder((64, *image), name="x")  # static: the threads split the kernel
+    out = (64, image[0] - kernel[0] + 1, image[1] - kernel[1] + 1, kernel[3])
+    ct = graphc.placeholder(out, name="ct")
+    grad = conv_kernel_grad_p.bind(x, ct, kernel_size=kernel[:2], **DEFAULTS)
+    graph = graphc.Graph([x, ct], grad)
+    args = [sample(rng, (64, *image), "float32"), sample(rng, out, "float32")]
+    two = compile_graph(graph, threads=2)
+    assert "pthread_create" in two.llvm_ir()
+    got = two(*args)
+    np.testing.assert_array_equal(got, compile_graph(graph)(*args))
+    np.testing.assert_allclose(got, graph(*args), rtol=1e-4, atol=1e-3)
