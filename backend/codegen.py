@@ -14,7 +14,6 @@ inlines them into the entry, which makes code generation of such graphs three ti
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 from llvmlite import ir
@@ -22,7 +21,6 @@ from llvmlite import ir
 from graphc.backend import lowering
 from graphc.backend.emitter import Emitter
 from graphc.backend.fpenv import emit_flush_denormals, supports_flushing
-from graphc.backend.gemm import ANCHORS
 from graphc.backend.irtypes import I8, I64, PTR, VOID
 from graphc.backend.kernel import Kernel, Operand
 from graphc.backend.parallel import (
@@ -251,17 +249,6 @@ def _function(
     return function
 
 
-#: Kernels whose arrays all hold at most this many elements per batch row (a loss over 10
-#: classes, a bias, a scalar) are optimized for size: fully vectorized, interleaved and
-#: unrolled, such loops made up a third of a CNN training step's LLVM time and gain little.
-SMALL_ROW_ELEMENTS = 64
-
-
-def _row_elements(operand: Operand) -> int:
-    """The elements of the operand per batch row (all of them when it has no batch axis)."""
-    return math.prod(d for d in operand.type.shape if d is not None)
-
-
 def _kernel_function(
     module: ir.Module,
     name: str,
@@ -284,8 +271,6 @@ def _kernel_function(
     function.attributes.add("nounwind")
     if out.type.shape != ():  # a scalar's kernel is left to LLVM to inline (see module doc)
         function.attributes.add("noinline")
-    if prim not in ANCHORS and all(_row_elements(a) <= SMALL_ROW_ELEMENTS for a in arrays):
-        function.attributes.add("optsize")
     params = iter(function.args)
     local: list[Operand] = []
     for operand in arrays:

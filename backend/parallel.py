@@ -521,8 +521,6 @@ def _part_functions(k: Kernel, arrays: list[Operand], body: PartBody) -> tuple[i
     work.linkage = "internal"
     work.attributes.add("nounwind")
     work.attributes.add("noinline")  # inlined where part=0, parts=1, LLVM unrolls a static GEMM
-    if "optsize" in k.b.function.attributes:  # the kernel's body moves here: its size goal too
-        work.attributes.add("optsize")
     params = iter(work.args)
     local: list[Operand] = []
     for array in arrays:

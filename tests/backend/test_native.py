@@ -73,31 +73,3 @@ def test_flush_denormals_holds_during_the_call_only() -> None:
     np.testing.assert_array_equal(exact(tiny), tiny * np.float32(0.5))
     assert np.float32(tiny[0]) * np.float32(0.5) > 0  # the mode was restored for numpy
     assert "llvm.x86.sse.ldmxcsr" in flushed.llvm_ir() and "mxcsr" not in exact.llvm_ir()
-
-
-@pytest.mark.parametrize("threads", [1, 2])
-def test_kernels_of_small_rows_are_optimized_for_size(threads: int) -> None:
-    """A softmax over 10 classes gets `optsize` (its .work function too, with threads); a
-    product and a wide elementwise kernel keep the full optimization."""
-    x = graphc.placeholder((None, 300), name="x")
-    logits = graphc.placeholder((None, 10), name="logits")
-    w = graphc.constant(np.ones((300, 10), np.float32))
-    graph = graphc.Graph([x, logits], [graphc.exp(x) * 2.0, x @ w, graphc.softmax(logits)])
-    f = compile_graph(graph, cache=False, run_passes=False, threads=threads)
-    sized = {}
-    for line in f.llvm_ir().splitlines():
-        if line.startswith("define"):
-            name = line.split("@")[1].split("(")[0].strip('"')
-            sized[name] = "optsize" in line
-    kernels = {n: optsize for n, optsize in sized.items() if n.startswith("k")}
-    wide = {n for n in kernels if n.split(".")[0] in ("k2_exp", "k4_mul", "k6_matmul")}
-    assert len(wide) == (1 if threads == 1 else 3) * 3, sized  # with .work and .part
-    assert not any(kernels[n] for n in wide), sized
-    softmax = [n for n in kernels if n not in wide]
-    assert all(kernels[n] for n in softmax if not n.endswith(".part")), sized
-    if threads > 1:
-        assert "k10_exp.work" in softmax, sized
-    rng = np.random.default_rng(0)
-    args = [rng.standard_normal((5, 300)).astype("f4"), rng.standard_normal((5, 10)).astype("f4")]
-    for got, want in zip(f(*args), graph(*args)):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
