@@ -153,6 +153,55 @@ class ConvGeometry:
         return image, b.udiv(within, i64(self.out_w), name="oh"), b.urem(within, i64(self.out_w))
 
 
+def pack_patches(
+    k: Kernel,
+    geo: ConvGeometry,
+    x: Operand,
+    channel0: ir.Value,
+    dst: ir.Value,
+    pixels: tuple[ir.Value, ir.Value],
+    columns: tuple[ir.Value, ir.Value],
+    stride: ir.Value,
+    aligned: bool,
+) -> None:
+    """Copy the im2col matrix's pixels [p0, p0+count) x columns [q0, q0+count) (a column q
+    is a (tap, channel) of the group) to dst[(p - p0) * stride + q - q0]: per pixel and tap,
+    the tap's channels in the range, read contiguously from the input, or zeros in the
+    padding. `aligned`: the columns hold whole taps (each copy is the group's channels)."""
+    b = k.b
+    (pixel0, pixel_count), (column0, column_count) = pixels, columns
+    ig = geo.group_in
+    first_tap = b.udiv(column0, i64(ig), name="tap0")
+    taps = b.sub(b.udiv(b.add(b.add(column0, column_count), i64(ig - 1)), i64(ig)), first_tap)
+    zero = constant(x.dtype, 0)
+    (sh, sw), (pt, pl) = geo.strides, geo.pads
+    (ldh, ldw), (rdh, rdw) = geo.lhs_dilation, geo.rhs_dilation
+    with for_range(b, pixel_count, "patch.pixel") as p:
+        n, oh, ow = geo.pixel(k, b.add(pixel0, p))
+        pixel_start = b.mul(p, stride)
+        with for_range(b, taps, "patch.t") as t:
+            tap = b.add(first_tap, t, name="tap")
+            kh, kw = b.udiv(tap, i64(geo.kernel_w)), b.urem(tap, i64(geo.kernel_w))
+            hit_h, ih = input_coordinate(k, oh, kh, sh, pt, rdh, ldh, geo.height, "ih")
+            hit_w, iw = input_coordinate(k, ow, kw, sw, pl, rdw, ldw, geo.width, "iw")
+            pixel = b.add(b.mul(b.add(b.mul(n, i64(geo.height)), ih), i64(geo.width)), iw)
+            source = b.add(b.mul(pixel, i64(geo.channels)), channel0)
+            start = b.mul(tap, i64(ig))  # the column of the tap's first channel
+            if aligned:
+                low, count = i64(0), i64(ig)
+            else:
+                low = b.select(b.icmp_signed("<", start, column0), b.sub(column0, start), i64(0))
+                end = b.sub(b.add(column0, column_count), start)
+                count = b.sub(b.select(b.icmp_signed("<", end, i64(ig)), end, i64(ig)), low)
+            first = b.add(pixel_start, b.sub(b.add(start, low), column0))  # the copy's start
+            with b.if_else(b.and_(hit_h, hit_w)) as (then, otherwise):
+                with then, for_range(b, count, "patch.c") as c:
+                    value = x.load(b, b.add(source, b.add(low, c)))
+                    b.store(value, element_at(b, dst, b.add(first, c), x.dtype))
+                with otherwise, for_range(b, count, "patch.z") as c:
+                    b.store(zero, element_at(b, dst, b.add(first, c), x.dtype))
+
+
 @dataclass(frozen=True)
 class Patches(PanelSource):
     """The im2col matrix of one feature group, packed panel by panel from the input.
@@ -176,39 +225,18 @@ class Patches(PanelSource):
         depth: ir.Value,
         mr: int,
     ) -> PanelAddress:
-        """Pack patches[row0 + r, col0 + p] as dst[r*depth + p]: per pixel and tap, a copy of
-        the group's contiguous input channels (or zeros, in the padding)."""
-        b, geo = k.b, self.geometry
-        ig = geo.group_in
-        first_tap = b.udiv(col0, i64(ig), name="tap0")
-        taps = b.sub(b.udiv(b.add(b.add(col0, depth), i64(ig - 1)), i64(ig)), first_tap)
-        zero = constant(self.x.dtype, 0)
-        (sh, sw), (pt, pl) = geo.strides, geo.pads
-        (ldh, ldw), (rdh, rdw) = geo.lhs_dilation, geo.rhs_dilation
-        with for_range(b, rows, "patch.r") as r:
-            n, oh, ow = geo.pixel(k, b.add(row0, r))
-            row_start = b.mul(r, depth)
-            with for_range(b, taps, "patch.t") as t:
-                tap = b.add(first_tap, t, name="tap")
-                kh, kw = b.udiv(tap, i64(geo.kernel_w)), b.urem(tap, i64(geo.kernel_w))
-                hit_h, ih = input_coordinate(k, oh, kh, sh, pt, rdh, ldh, geo.height, "ih")
-                hit_w, iw = input_coordinate(k, ow, kw, sw, pl, rdw, ldw, geo.width, "iw")
-                pixel = b.add(b.mul(b.add(b.mul(n, i64(geo.height)), ih), i64(geo.width)), iw)
-                source = b.add(b.mul(pixel, i64(geo.channels)), self.channel0)
-                start = b.mul(tap, i64(ig))  # column of the tap's first channel
-                if self.aligned:
-                    low, count = i64(0), i64(ig)
-                else:
-                    low = b.select(b.icmp_signed("<", start, col0), b.sub(col0, start), i64(0))
-                    end = b.sub(b.add(col0, depth), start)
-                    count = b.sub(b.select(b.icmp_signed("<", end, i64(ig)), end, i64(ig)), low)
-                first = b.add(row_start, b.sub(b.add(start, low), col0))  # where the copy goes
-                with b.if_else(b.and_(hit_h, hit_w)) as (then, otherwise):
-                    with then, for_range(b, count, "patch.c") as c:
-                        value = self.x.load(b, b.add(source, b.add(low, c)))
-                        b.store(value, element_at(b, dst, b.add(first, c), self.x.dtype))
-                    with otherwise, for_range(b, count, "patch.z") as c:
-                        b.store(zero, element_at(b, dst, b.add(first, c), self.x.dtype))
+        """Pack patches[row0 + r, col0 + p] as dst[r*depth + p]."""
+        pack_patches(
+            k,
+            self.geometry,
+            self.x,
+            self.channel0,
+            dst,
+            (row0, rows),
+            (col0, depth),
+            depth,
+            self.aligned,
+        )
         return PanelAddress(dst, depth, i64(1))
 
 
@@ -262,36 +290,18 @@ class TransposedPatches(PanelSource):
         depth: ir.Value,
         stride: ir.Value,
     ) -> None:
-        """Pack rows [row0, row0+rows) x pixels [col0, col0+depth): per pixel and tap, a copy
-        of the tap's channels among those rows (or zeros, in the padding)."""
-        b, geo = k.b, self.geometry
-        ig = geo.group_in
-        first_tap = b.udiv(row0, i64(ig), name="tap0")
-        taps = b.sub(b.udiv(b.add(b.add(row0, rows), i64(ig - 1)), i64(ig)), first_tap)
-        zero = constant(self.x.dtype, 0)
-        (sh, sw), (pt, pl) = geo.strides, geo.pads
-        (ldh, ldw), (rdh, rdw) = geo.lhs_dilation, geo.rhs_dilation
-        with for_range(b, depth, "patch.p") as p:
-            n, oh, ow = geo.pixel(k, b.add(col0, p))
-            column = b.mul(p, stride)
-            with for_range(b, taps, "patch.t") as t:
-                tap = b.add(first_tap, t, name="tap")
-                kh, kw = b.udiv(tap, i64(geo.kernel_w)), b.urem(tap, i64(geo.kernel_w))
-                hit_h, ih = input_coordinate(k, oh, kh, sh, pt, rdh, ldh, geo.height, "ih")
-                hit_w, iw = input_coordinate(k, ow, kw, sw, pl, rdw, ldw, geo.width, "iw")
-                pixel = b.add(b.mul(b.add(b.mul(n, i64(geo.height)), ih), i64(geo.width)), iw)
-                source = b.add(b.mul(pixel, i64(geo.channels)), self.channel0)
-                start = b.mul(tap, i64(ig))  # the row of the tap's first channel
-                low = b.select(b.icmp_signed("<", start, row0), b.sub(row0, start), i64(0))
-                end = b.sub(b.add(row0, rows), start)
-                count = b.sub(b.select(b.icmp_signed("<", end, i64(ig)), end, i64(ig)), low)
-                first = b.add(column, b.sub(b.add(start, low), row0))  # where the copy goes
-                with b.if_else(b.and_(hit_h, hit_w)) as (then, otherwise):
-                    with then, for_range(b, count, "patch.c") as c:
-                        value = self.x.load(b, b.add(source, b.add(low, c)))
-                        b.store(value, element_at(b, dst, b.add(first, c), self.x.dtype))
-                    with otherwise, for_range(b, count, "patch.z") as c:
-                        b.store(zero, element_at(b, dst, b.add(first, c), self.x.dtype))
+        """Pack rows [row0, row0+rows) x pixels [col0, col0+depth) as dst[p*stride + r]."""
+        pack_patches(
+            k,
+            self.geometry,
+            self.x,
+            self.channel0,
+            dst,
+            (col0, depth),
+            (row0, rows),
+            stride,
+            aligned=False,
+        )
 
 
 @dataclass(frozen=True)

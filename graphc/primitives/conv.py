@@ -12,7 +12,7 @@ same thing for both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -257,23 +257,44 @@ def _conv_impl(
 ) -> np.ndarray:
     # One matrix product per kernel tap: the input pixels that tap sees for every output pixel
     # form an (outputs x channels) matrix, per group. KH*KW BLAS calls, no im2col copy.
-    x = _dilate(lhs, lhs_dilation)
-    x = np.pad(x, ((0, 0), *padding, (0, 0)))
-    n = x.shape[0]
     kh, kw, kernel_in, kernel_out = rhs.shape
     groups = feature_group_count
-    (sh, sw), (dh, dw) = strides, rhs_dilation
-    out_h = (x.shape[1] - (kh - 1) * dh - 1) // sh + 1
-    out_w = (x.shape[2] - (kw - 1) * dw - 1) // sw + 1
     # (kh, kw, groups, in per group, out per group)
     kernel = rhs.reshape(kh, kw, kernel_in, groups, kernel_out // groups).transpose(0, 1, 3, 2, 4)
+    (n, out_h, out_w), taps = _tap_matrices(
+        lhs, (kh, kw), strides, padding, lhs_dilation, rhs_dilation, groups
+    )
     acc = np.zeros((groups, n * out_h * out_w, kernel_out // groups), dtype=lhs.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            taps = x[:, i * dh :: sh, j * dw :: sw][:, :out_h, :out_w]
-            cols = taps.reshape(n * out_h * out_w, groups, kernel_in).transpose(1, 0, 2)
-            acc += np.matmul(cols, kernel[i, j])
+    for (i, j), cols in taps:
+        acc += np.matmul(cols, kernel[i, j])
     return acc.transpose(1, 0, 2).reshape(n, out_h, out_w, kernel_out)
+
+
+def _tap_matrices(
+    lhs: np.ndarray,
+    kernel_size: Pair,
+    strides: Pair,
+    padding: tuple[Pair, Pair],
+    lhs_dilation: Pair,
+    rhs_dilation: Pair,
+    groups: int,
+) -> tuple[tuple[int, int, int], Iterator[tuple[tuple[int, int], np.ndarray]]]:
+    """The output's (N, out_h, out_w), and per kernel tap (i, j) the input pixels it sees for
+    every output pixel (over the lhs-dilated, padded input), as a (groups, N*out_h*out_w,
+    channels per group) array."""
+    x = np.pad(_dilate(lhs, lhs_dilation), ((0, 0), *padding, (0, 0)))
+    (sh, sw), (dh, dw) = strides, rhs_dilation
+    out_h = (x.shape[1] - (kernel_size[0] - 1) * dh - 1) // sh + 1
+    out_w = (x.shape[2] - (kernel_size[1] - 1) * dw - 1) // sw + 1
+    n, group_in = x.shape[0], x.shape[-1] // groups
+
+    def taps() -> Iterator[tuple[tuple[int, int], np.ndarray]]:
+        for i in range(kernel_size[0]):
+            for j in range(kernel_size[1]):
+                seen = x[:, i * dh :: sh, j * dw :: sw][:, :out_h, :out_w]
+                yield (i, j), seen.reshape(n * out_h * out_w, groups, group_in).transpose(1, 0, 2)
+
+    return (n, out_h, out_w), taps()
 
 
 def _dilate(x: np.ndarray, dilation: Pair) -> np.ndarray:
@@ -386,18 +407,15 @@ def _conv_kernel_grad_impl(
     feature_group_count: int,
 ) -> np.ndarray:
     # one matrix product per tap and group: (channels x pixels) @ (pixels x outputs)
-    padded = np.pad(_dilate(x, lhs_dilation), ((0, 0), *padding, (0, 0)))
     n, out_h, out_w, kernel_out = ct.shape
     groups = feature_group_count
     group_in, group_out = x.shape[-1] // groups, kernel_out // groups
-    (sh, sw), (dh, dw) = strides, rhs_dilation
     pixels = ct.reshape(n * out_h * out_w, groups, group_out).transpose(1, 0, 2)
     grad = np.zeros((*kernel_size, group_in, kernel_out), dtype=x.dtype)
-    for i in range(kernel_size[0]):
-        for j in range(kernel_size[1]):
-            taps = padded[:, i * dh :: sh, j * dw :: sw][:, :out_h, :out_w]
-            cols = taps.reshape(n * out_h * out_w, groups, group_in).transpose(1, 2, 0)
-            grad[i, j] = np.matmul(cols, pixels).transpose(1, 0, 2).reshape(group_in, kernel_out)
+    _, taps = _tap_matrices(x, kernel_size, strides, padding, lhs_dilation, rhs_dilation, groups)
+    for (i, j), cols in taps:
+        products = np.matmul(cols.transpose(0, 2, 1), pixels)  # (groups, in, out per group)
+        grad[i, j] = products.transpose(1, 0, 2).reshape(group_in, kernel_out)
     return grad
 
 
