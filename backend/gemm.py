@@ -527,7 +527,7 @@ class Matrix(PanelSource):
 
     A transposed operand is the same memory with the strides exchanged, so packing reads it
     where it is. `offset` is an i64 element offset (the matrix's place in a stack). As A, a
-    matrix with `in_place` set is read where it is when its rows are contiguous. As B, a
+    row-major matrix is read where it is, and a transposed one when `in_place` is set. As B, a
     matrix with `panels` set is stored packed already (`backend.gemm_operands.pack_panels`).
     """
 
@@ -556,14 +556,23 @@ class Matrix(PanelSource):
         depth: ir.Value,
         mr: int,
     ) -> PanelAddress:
-        """The panel in place when its rows are contiguous (a transposed operand: the micro-
-        kernel's broadcasts of one step of k are then neighbours), else packed as [p][r]:
-        read in place, the broadcasts of row-major rows would be `rows` strided addresses
-        per step, which LLVM computes as a chain of dependent additions."""
+        """The panel where it is, or packed into `dst` as [p][r].
+
+        A row-major matrix is read in place: a tile's rows are `mr` pointers whose cache lines
+        each serve 16 (AVX-512: 32) steps of the depth, as in ONNX Runtime's MLAS kernel;
+        packing copied every panel once per depth block for nothing. On a Zen 3 core (6-row
+        tiles) the MLP's layers ran 5-15% faster in place (784-512-256-10 on 128 rows: 2.01 ->
+        1.74 ms) and a product with one tile of columns (a classifier's 10 outputs) 2.5x
+        faster; on a Xeon with AVX-512 (12-row tiles), sgemm 1024 went from 128-136 to
+        140-147 GFLOP/s on one core. A transposed matrix with `in_place` set is read in place
+        too (the broadcasts of one step of k are neighbours). Literals are packed.
+        """
         b = k.b
         base = self.element(k, row0, col0)
         rs, cs = k.value(self.row_stride), k.value(self.col_stride)
-        if self.in_place and self.row_stride == 1 and not self.operand.is_literal:
+        row_major = self.col_stride == 1 and self.row_stride != 1
+        transposed = self.in_place and self.row_stride == 1
+        if (row_major or transposed) and not self.operand.is_literal:
             return PanelAddress(
                 element_at(b, self.operand.pointer, base, self.operand.dtype), rs, cs
             )
@@ -714,34 +723,9 @@ def emit_gemm(k: Kernel, g: Gemm, buffers: Buffers) -> None:
             with for_range(b, ceil_div(b, b.sub(row_end, row_begin), bl.mr), "ir") as ir_:
                 i0 = b.add(row_begin, b.mul(ir_, i64(bl.mr)), name="i0")
                 rows = minimum(b, i64(bl.mr), b.sub(row_end, i0), name="rows")
-                a_panel = _a_panel(k, a, buffers, i0, rows, p0, kc)
+                a_panel = a.panel(k, buffers.a, i0, rows, p0, kc, bl.mr)
                 tile = _TileCall(k, bl, g, a_panel, panel, kc, ldc, accumulate, last)
                 tile.emit_row(i0, rows, j0, ncols)
-
-
-def _a_panel(
-    k: Kernel,
-    a: PanelSource,
-    buffers: Buffers,
-    i0: ir.Value,
-    rows: ir.Value,
-    p0: ir.Value,
-    kc: ir.Value,
-) -> PanelAddress:
-    """The panel of A's rows [i0, i0+rows) x depth [p0, p0+kc): a row-major matrix is read in
-    place, anything else is packed (`PanelSource.panel`).
-
-    In place, a tile's rows are `mr` pointers whose cache lines each serve 16 (AVX-512: 32)
-    steps of the depth, as in ONNX Runtime's MLAS kernel; packing copied every panel once per
-    depth block for nothing. On a Zen 3 core (6-row tiles) the MLP's layers ran 5-15% faster
-    in place (784-512-256-10 on 128 rows: 2.01 -> 1.74 ms) and a product with one tile of
-    columns (a classifier's 10 outputs) 2.5x faster; on a Xeon with AVX-512 (12-row tiles),
-    sgemm 1024 went from 128-136 to 140-147 GFLOP/s on one core.
-    """
-    if not isinstance(a, Matrix) or a.operand.is_literal or a.col_stride != 1 or a.row_stride == 1:
-        return a.panel(k, buffers.a, i0, rows, p0, kc, buffers.blocking.mr)
-    in_place = element_at(k.b, a.operand.pointer, a.element(k, i0, p0), buffers.blocking.dtype)
-    return PanelAddress(in_place, k.value(a.row_stride), i64(1))
 
 
 def _share(b: ir.IRBuilder, g: Gemm, bl: Blocking) -> tuple[tuple[ir.Value, ir.Value], ...]:

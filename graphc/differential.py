@@ -171,8 +171,7 @@ def summand_scales(graph: Graph, args: Sequence[np.ndarray]) -> list[float]:
     >>> summand_scales(graphc.Graph([x], [graphc.sum(x), x * 2]), [np.array([1e9, -1e9, 4])])
     [1000000000.0, 0.0]
     """
-    full = Graph.from_nx(graph.nx, graph.inputs, graph.order, single_output=False)
-    values = dict(zip(graph.order, _as_list(full(*args))))
+    values = graph.node_values(*check_arguments(graph.input_types, graph.input_names, args))
     scale: dict[int, float] = {}
     for node in graph.order:
         operands = graph.operands(node)
@@ -196,8 +195,14 @@ def _as_list(result: Any) -> list[np.ndarray]:
 
 
 def _interpret(graph: Graph, args: Sequence[np.ndarray], what: str) -> list[np.ndarray]:
+    values = _node_values(graph, args, what)
+    return [values[n] for n in graph.outputs]
+
+
+def _node_values(graph: Graph, args: Sequence[np.ndarray], what: str) -> dict[int, np.ndarray]:
+    """Every node's value from the interpreter (the oracle)."""
     try:
-        return _as_list(graph(*args))
+        return graph.node_values(*check_arguments(graph.input_types, graph.input_names, args))
     except Exception as exc:  # the oracle must not fail on valid arguments
         raise FuzzFailure(f"{what}: the interpreter raised {type(exc).__name__}: {exc}") from exc
 
@@ -269,11 +274,10 @@ def check_derivatives(graph: Graph, seed: int) -> bool:
         return False
     rng = _check_rng(seed, "derivatives")
     args = random_arguments(graph, rng, int(rng.integers(1, 4)), specials=False)
-    outputs = _interpret(graph, args, "derivatives")
-    arrays, batch = check_arguments(graph.input_types, graph.input_names, args)
-    values = graph.node_values(arrays, batch).values()
-    if not all(np.isfinite(v).all() for v in values if v.dtype.kind == "f"):
+    values = _node_values(graph, args, "derivatives")
+    if not all(np.isfinite(v).all() for v in values.values() if v.dtype.kind == "f"):
         return False
+    outputs = [values[n] for n in graph.outputs]
     try:
         testing.check_jvp(graph, args, seed=seed)
     except testing.DerivativeCheckError:

@@ -15,13 +15,14 @@ output instead of one per window position).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import product
 from math import prod
 
 from llvmlite import ir
 
 from graphc.backend.irtypes import I64, constant
-from graphc.backend.kernel import Kernel
+from graphc.backend.kernel import Kernel, Operand
 from graphc.backend.lowering.reduce import REDUCERS, lowest
 from graphc.backend.lowering.registry import Signature, register_lowering
 from graphc.backend.strided import View, contiguous_view, emit_map
@@ -109,24 +110,51 @@ def lower_reduce_window(k: Kernel) -> None:
                 moved = b.add(in_base, b.mul(where, k.value(in_strides[axis])))
                 windows_of(rest, positions, moved, out_base)
 
-    def outer(axis: int, positions: dict[int, ir.Value], in_base, out_base) -> None:
-        """Output axes [0, split): plain ones advance the input directly."""
+    def window_loops(positions: dict[int, ir.Value], in_bases, out_bases) -> None:
+        ((in_base,), (out_base,)) = in_bases, out_bases
+        if unrolled:
+            unrolled_inner(positions, in_base, out_base)
+        else:
+            windows_of(windowed, positions, in_base, out_base)
+
+    walk_outputs(k, split, windowed, [x], [k.out], window_loops)
+
+
+def walk_outputs(
+    k: Kernel,
+    split: int,
+    windowed: list[int],
+    inputs: list[Operand],
+    outputs: list[Operand],
+    body: Callable[[dict[int, ir.Value], list[ir.Value], list[ir.Value]], None],
+) -> None:
+    """Loop over the output axes [0, split) (the first output's extents), then call
+    `body(positions, in_bases, out_bases)`: the output index per axis, and per operand the
+    element offset reached. The `outputs` (output-shaped) advance by one per index; the
+    `inputs` (input-shaped) advance by the stride on plain axes and stay at 0 on windowed
+    ones, whose window `body` places itself."""
+    b = k.b
+    strides = k.attrs["strides"]
+
+    def outer(axis: int, positions: dict[int, ir.Value], in_bases, out_bases) -> None:
         if axis == split:
-            if unrolled:
-                unrolled_inner(positions, in_base, out_base)
-            else:
-                windows_of(windowed, positions, in_base, out_base)
+            body(positions, in_bases, out_bases)
             return
-        with k.loop(out_dims[axis], f"o{axis}") as o:
-            out_next = b.add(out_base, b.mul(o, k.value(out_strides[axis])))
-            in_next = in_base
+        with k.loop(outputs[0].extents[axis], f"o{axis}") as o:
+            out_next = [
+                b.add(base, b.mul(o, k.value(op.strides[axis])))
+                for op, base in zip(outputs, out_bases)
+            ]
+            in_next = in_bases
             if axis not in windowed:
-                step = in_strides[axis] * strides[axis]
-                in_next = b.add(in_base, b.mul(o, k.value(step)))
+                in_next = [
+                    b.add(base, b.mul(o, k.value(op.strides[axis] * strides[axis])))
+                    for op, base in zip(inputs, in_bases)
+                ]
             outer(axis + 1, {**positions, axis: o}, in_next, out_next)
 
     zero = ir.Constant(I64, 0)
-    outer(0, {}, zero, zero)
+    outer(0, {}, [zero] * len(inputs), [zero] * len(outputs))
 
 
 register_lowering(reduce_window_p, lower_reduce_window)
@@ -173,15 +201,13 @@ def lower_select_and_scatter_add(k: Kernel) -> None:
         return fn
 
     def taps(positions: dict[int, ir.Value], in_bases: list[ir.Value], out_bases) -> None:
+        starts = {a: b.mul(positions[a], ir.Constant(I64, strides[a])) for a in windowed}
         tap_bases = []
         for offsets in product(*(range(windows[a]) for a in windowed)):
             bases = []
             for operand, base in zip(inputs, in_bases):
                 for axis, offset in zip(windowed, offsets):
-                    where = b.add(
-                        b.mul(positions[axis], ir.Constant(I64, strides[axis])),
-                        ir.Constant(I64, offset),
-                    )
+                    where = b.add(starts[axis], ir.Constant(I64, offset))
                     base = b.add(base, b.mul(where, k.value(operand.strides[axis])))
                 bases.append(base)
             tap_bases.append(bases)
@@ -193,26 +219,7 @@ def lower_select_and_scatter_add(k: Kernel) -> None:
             dims = [window_max.extents[a] for a in trailing]
             emit_map(k, dims, target, sources, first_max(tap), name=f"t{tap}")
 
-    def outer(axis: int, positions: dict[int, ir.Value], in_bases, out_bases) -> None:
-        """Output axes [0, split): plain ones advance the inputs directly."""
-        if axis == split:
-            taps(positions, in_bases, out_bases)
-            return
-        with k.loop(window_max.extents[axis], f"o{axis}") as o:
-            out_next = [
-                b.add(base, b.mul(o, k.value(op.strides[axis])))
-                for op, base in zip(outputs, out_bases)
-            ]
-            in_next = in_bases
-            if axis not in windowed:
-                in_next = [
-                    b.add(base, b.mul(o, k.value(op.strides[axis] * strides[axis])))
-                    for op, base in zip(inputs, in_bases)
-                ]
-            outer(axis + 1, {**positions, axis: o}, in_next, out_next)
-
-    zero_offset = ir.Constant(I64, 0)
-    outer(0, {}, [zero_offset, zero_offset], [zero_offset, zero_offset])
+    walk_outputs(k, split, windowed, list(inputs), list(outputs), taps)
 
 
 register_lowering(select_and_scatter_add_p, lower_select_and_scatter_add)

@@ -304,16 +304,15 @@ class Model(Trainer, SavingMixin, Layer):
         graph = self.graph
         function = self._inference
         threads = num_threads()
-        if function.get("runner_threads") != threads:
-            function.pop("runner", None)
-        if "runner" not in function:
-            function["runner"] = (
+        cached = function.get("runner")  # (threads, runner)
+        if cached is None or cached[0] != threads:
+            runner = (
                 graphc.compile(graph, inference=True, threads=threads)
                 if hasattr(graphc, "compile")
                 else graph
             )
-            function["runner_threads"] = threads
-        return function["runner"]
+            function["runner"] = cached = (threads, runner)
+        return cached[1]
 
     # --- running -------------------------------------------------------------------------
 
