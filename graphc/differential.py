@@ -157,7 +157,10 @@ def _close(want: np.ndarray, got: np.ndarray, rtol: float, floor: float = 0.0) -
 #: Primitives that add up many terms: their result may be far smaller than the terms (they
 #: cancel), and its rounding error, which depends on the order of the additions, is relative
 #: to the terms, not to the result.
-SUMS = frozenset({"reduce_sum", "matmul", "conv", "reduce_window", "scatter_add", "fused"})
+SUMS = frozenset(
+    {"reduce_sum", "matmul", "conv", "conv_kernel_grad", "reduce_window", "scatter_add",
+     "select_and_scatter_add", "fused"}
+)  # fmt: skip
 
 
 def summand_scales(graph: Graph, args: Sequence[np.ndarray]) -> list[float]:
